@@ -1,0 +1,79 @@
+// Package v1alpha1 holds the Tenant types. The same Go types are the spec file
+// format read by `bulkhead apply -f` and, later, the CRD the controller watches.
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+const (
+	// GroupName is the API group of every bulkhead kind.
+	GroupName = "bulkhead.dev"
+	// Version is the only version so far.
+	Version = "v1alpha1"
+	// TenantKind is the kind of a Tenant document.
+	TenantKind = "Tenant"
+)
+
+// SchemeGroupVersion is group and version of the types in this package.
+var SchemeGroupVersion = schema.GroupVersion{Group: GroupName, Version: Version}
+
+// Tenant is one isolated workspace: a namespace and the subjects that work in it.
+// It is cluster-scoped; metadata.name names the tenant.
+type Tenant struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec TenantSpec `json:"spec,omitempty"`
+}
+
+// TenantSpec is what the platform team declares for a tenant.
+type TenantSpec struct {
+	// Namespace the tenant owns. Defaults to metadata.name.
+	Namespace string `json:"namespace,omitempty"`
+	// Members who work in the namespace. Defaults to one ServiceAccount
+	// "<name>-user" with role edit.
+	Members []Member `json:"members,omitempty"`
+}
+
+// MemberKind says who a member is.
+type MemberKind string
+
+const (
+	// ServiceAccountMember is a ServiceAccount bulkhead creates in the tenant's namespace.
+	ServiceAccountMember MemberKind = "ServiceAccount"
+	// UserMember is a user authenticated elsewhere (OIDC, client certificates).
+	UserMember MemberKind = "User"
+	// GroupMember is a group authenticated elsewhere.
+	GroupMember MemberKind = "Group"
+)
+
+// MemberKinds lists the supported kinds in the order error messages show them.
+var MemberKinds = []MemberKind{ServiceAccountMember, UserMember, GroupMember}
+
+// RoleName is an access level inside the tenant's namespace.
+type RoleName string
+
+const (
+	// EditRole runs and manages workloads; it cannot touch RBAC or guardrails.
+	EditRole RoleName = "edit"
+	// ViewRole reads workloads; it cannot read secrets.
+	ViewRole RoleName = "view"
+)
+
+// RoleNames lists the supported roles in the order error messages show them.
+var RoleNames = []RoleName{EditRole, ViewRole}
+
+// Member is one subject of a tenant.
+type Member struct {
+	// Name of the ServiceAccount, user or group.
+	Name string `json:"name"`
+	// Kind is ServiceAccount (default), User or Group.
+	Kind MemberKind `json:"kind,omitempty"`
+	// Role is edit (default) or view.
+	Role RoleName `json:"role,omitempty"`
+}
+
+// DefaultMemberName is the ServiceAccount a tenant without members gets.
+func DefaultMemberName(tenant string) string { return tenant + "-user" }

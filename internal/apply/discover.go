@@ -1,0 +1,63 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
+	"github.com/bulkhead-dev/bulkhead/internal/render"
+)
+
+// Discover rebuilds the tenants bulkhead manages on a cluster from what apply
+// wrote: namespaces carrying bulkhead's labels, and the RoleBindings bulkhead
+// made in them (their subjects are the members, their Role the access level).
+// With names, only those tenants are returned. Tenants come sorted by name.
+func Discover(ctx context.Context, c kubernetes.Interface, names ...string) ([]v1alpha1.Tenant, error) {
+	sel := render.ManagedByLabel + "=" + render.ManagedByValue
+	nsSel := sel
+	if len(names) > 0 {
+		nsSel += "," + render.TenantLabel + " in (" + strings.Join(names, ",") + ")"
+	}
+	nss, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: nsSel})
+	if err != nil {
+		return nil, fmt.Errorf("list bulkhead namespaces: %w", err)
+	}
+	byNS := map[string]*v1alpha1.Tenant{}
+	var order []string
+	for _, ns := range nss.Items {
+		t := &v1alpha1.Tenant{Spec: v1alpha1.TenantSpec{Namespace: ns.Name}}
+		t.Name = ns.Labels[render.TenantLabel]
+		byNS[ns.Name] = t
+		order = append(order, ns.Name)
+	}
+	rbs, err := c.RbacV1().RoleBindings("").List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, fmt.Errorf("list bulkhead rolebindings: %w", err)
+	}
+	for _, rb := range rbs.Items {
+		t := byNS[rb.Namespace]
+		if t == nil {
+			continue
+		}
+		role := v1alpha1.RoleName(strings.TrimPrefix(rb.RoleRef.Name, "bulkhead-"))
+		for _, s := range rb.Subjects {
+			kind := v1alpha1.MemberKind(s.Kind)
+			if s.Kind == rbacv1.ServiceAccountKind && s.Namespace != rb.Namespace {
+				continue
+			}
+			t.Spec.Members = append(t.Spec.Members, v1alpha1.Member{Name: s.Name, Kind: kind, Role: role})
+		}
+	}
+	out := make([]v1alpha1.Tenant, 0, len(order))
+	for _, ns := range order {
+		out = append(out, *byNS[ns])
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}

@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
+	"github.com/bulkhead-dev/bulkhead/internal/apply"
+	"github.com/bulkhead-dev/bulkhead/internal/spec"
+	"github.com/bulkhead-dev/bulkhead/internal/verify"
+)
+
+type verifyOptions struct {
+	files  []string
+	output string
+}
+
+func newVerifyCmd(s Streams, f *factory) *cobra.Command {
+	o := &verifyOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify [-f PATH...]",
+		Short: "Prove each member's isolation with the member's own credentials",
+		Long: `For every member of every tenant, make real requests with that member's own
+credentials (a 10-minute token for ServiceAccounts, impersonation for users and
+groups): its own namespace must work, other tenants' namespaces, cluster-scoped
+resources and its own guardrails must be forbidden. Writes are server-side dry
+runs. Exits 1 if any expectation fails.`,
+		Example: `  # Every tenant bulkhead manages on the cluster
+  bulkhead verify
+
+  # Only the tenants of a spec, as JSON
+  bulkhead verify -f examples/researchers.yaml -o json`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.output != "table" && o.output != "json" {
+				return invalid("--output must be table or json, got %q", o.output)
+			}
+			return o.run(cmd, s, f)
+		},
+	}
+	cmd.Flags().StringSliceVarP(&o.files, "filename", "f", nil, "tenant spec files or directories; default: every bulkhead tenant on the cluster")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func (o *verifyOptions) run(cmd *cobra.Command, s Streams, f *factory) error {
+	ctx := cmd.Context()
+	var tenants []v1alpha1.Tenant
+	if len(o.files) > 0 {
+		ts, err := spec.Load(o.files, s.In)
+		if err != nil {
+			return err
+		}
+		tenants = plain(ts)
+	}
+	client, cfg, err := f.client()
+	if err != nil {
+		return err
+	}
+	if len(o.files) == 0 {
+		if tenants, err = apply.Discover(ctx, client); err != nil {
+			return err
+		}
+		if len(tenants) == 0 {
+			return fmt.Errorf("no bulkhead tenants on this cluster: run `bulkhead apply -f SPEC` first, or pass -f")
+		}
+	}
+	report, err := verify.Run(ctx, cfg, tenants, verify.Options{})
+	if err != nil {
+		return err
+	}
+	if o.output == "json" {
+		err = report.JSON(s.Out)
+	} else {
+		err = report.Table(s.Out, isTerminal(s.Out))
+	}
+	if err != nil {
+		return err
+	}
+	if !report.Passed() {
+		return &exitError{code: ExitFailed, silent: o.output == "table",
+			err: fmt.Errorf("%d of %d checks failed", len(report.Failures()), len(report.Checks))}
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a terminal that should get colors.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(f.Fd()))
+}

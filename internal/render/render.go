@@ -1,0 +1,134 @@
+// Package render turns a Tenant into the objects that isolate it. It is pure:
+// no clients, no clock, no randomness, so the same spec always renders the same
+// objects and golden files pin them down.
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
+
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
+)
+
+// Labels every rendered object carries. They are how apply recognises objects it
+// may change and how verify finds tenants on a cluster.
+const (
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedByValue = "bulkhead"
+	TenantLabel    = "bulkhead.dev/tenant"
+)
+
+// Object is one desired object as a client-go apply configuration. Apply
+// configurations carry only the fields bulkhead sets, which is what
+// server-side apply needs to own exactly those fields.
+type Object interface {
+	GetKind() *string
+	GetAPIVersion() *string
+	GetName() *string
+	GetNamespace() *string
+}
+
+// Labels returns the ownership labels of a tenant's objects.
+func Labels(tenant string) map[string]string {
+	return map[string]string{ManagedByLabel: ManagedByValue, TenantLabel: tenant}
+}
+
+// RoleName is the name of the namespaced Role of one access level.
+func RoleName(level v1alpha1.RoleName) string { return "bulkhead-" + string(level) }
+
+// Tenant renders the objects of one defaulted, valid tenant: its Namespace,
+// its ServiceAccounts, one Role per access level and one RoleBinding per member.
+// Cluster-scoped objects come first so they can be applied first.
+func Tenant(t v1alpha1.Tenant) []Object {
+	ns := t.Spec.Namespace
+	labels := Labels(t.Name)
+	objs := []Object{
+		corev1ac.Namespace(ns).WithLabels(labels),
+	}
+	for _, m := range t.Spec.Members {
+		if m.Kind == v1alpha1.ServiceAccountMember {
+			objs = append(objs, corev1ac.ServiceAccount(m.Name, ns).WithLabels(labels))
+		}
+	}
+	for _, level := range v1alpha1.RoleNames {
+		objs = append(objs, rbacv1ac.Role(RoleName(level), ns).WithLabels(labels).WithRules(Rules(level)...))
+	}
+	for _, m := range t.Spec.Members {
+		objs = append(objs, rbacv1ac.RoleBinding(BindingName(m), ns).
+			WithLabels(labels).
+			WithRoleRef(rbacv1ac.RoleRef().
+				WithAPIGroup("rbac.authorization.k8s.io").
+				WithKind("Role").
+				WithName(RoleName(m.Role))).
+			WithSubjects(subject(m, ns)))
+	}
+	return objs
+}
+
+// Tenants renders many tenants; all cluster-scoped objects come first.
+func Tenants(ts []v1alpha1.Tenant) []Object {
+	var cluster, namespaced []Object
+	for _, t := range ts {
+		for _, o := range Tenant(t) {
+			if o.GetNamespace() == nil || *o.GetNamespace() == "" {
+				cluster = append(cluster, o)
+			} else {
+				namespaced = append(namespaced, o)
+			}
+		}
+	}
+	return append(cluster, namespaced...)
+}
+
+func subject(m v1alpha1.Member, ns string) *rbacv1ac.SubjectApplyConfiguration {
+	s := rbacv1ac.Subject().WithKind(string(m.Kind)).WithName(m.Name)
+	if m.Kind == v1alpha1.ServiceAccountMember {
+		return s.WithNamespace(ns)
+	}
+	return s.WithAPIGroup("rbac.authorization.k8s.io")
+}
+
+// BindingName names a member's RoleBinding. The role is part of the name
+// because a RoleBinding's roleRef cannot change: a new role is a new binding.
+// User and group names may hold characters object names cannot (e-mail
+// addresses, OIDC prefixes such as "oidc:"); those are replaced and a short
+// hash of the original keeps two such names apart.
+func BindingName(m v1alpha1.Member) string {
+	prefix := "bulkhead-" + string(m.Role) + "-"
+	switch m.Kind {
+	case v1alpha1.ServiceAccountMember:
+		return prefix + "sa-" + m.Name
+	case v1alpha1.GroupMember:
+		return prefix + "group-" + sanitize(m.Name)
+	default:
+		return prefix + "user-" + sanitize(m.Name)
+	}
+}
+
+// maxSanitized keeps binding names far below the 253-character limit.
+const maxSanitized = 200
+
+func sanitize(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	s := strings.Trim(b.String(), "-.")
+	if s == name && len(s) <= maxSanitized {
+		return s
+	}
+	if len(s) > maxSanitized {
+		s = s[:maxSanitized]
+	}
+	sum := sha256.Sum256([]byte(name))
+	return strings.Trim(s, "-.") + "-" + hex.EncodeToString(sum[:])[:8]
+}
