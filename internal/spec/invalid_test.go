@@ -1,0 +1,181 @@
+package spec
+
+import (
+	"errors"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// invalidCases maps every file in testdata/invalid to its one problem: where
+// it must be reported and distinctive parts of the message, including what
+// the user should do.
+var invalidCases = map[string]struct {
+	line int
+	want []string
+}{
+	"unknown-field.yaml":              {9, []string{"spec.members[0].rol: Unknown field", `rename it to "role"`, "name, kind, role"}},
+	"wrong-type.yaml":                 {7, []string{"spec.members: Invalid value: must be a list", `not the string "bob"`}},
+	"yaml-syntax.yaml":                {7, []string{"invalid YAML: did not find expected node content", "fix the syntax"}},
+	"duplicate-key.yaml":              {6, []string{"metadata.name: Duplicate value", "first at line 5", "keep only one"}},
+	"missing-apiversion.yaml":         {2, []string{"apiVersion: Required value", "add apiVersion: bulkhead.dev/v1alpha1"}},
+	"wrong-apiversion.yaml":           {2, []string{`apiVersion: Unsupported value: "bulkhead.dev/v1"`, `supported values: "bulkhead.dev/v1alpha1"`}},
+	"wrong-kind.yaml":                 {3, []string{`kind: Unsupported value: "Namespace"`, `supported values: "Tenant"`}},
+	"no-tenants.yaml":                 {0, []string{"no Tenant documents found", "add one"}},
+	"not-a-mapping.yaml":              {2, []string{"must be a mapping", "not a list"}},
+	"bad-name.yaml":                   {5, []string{`metadata.name: Invalid value: "Bob": a lowercase RFC 1123 label`, "rename the tenant"}},
+	"missing-name.yaml":               {4, []string{"metadata.name: Required value", "set metadata.name"}},
+	"metadata-namespace.yaml":         {6, []string{"metadata.namespace: Forbidden", "cluster-scoped", "remove metadata.namespace"}},
+	"bad-namespace.yaml":              {7, []string{`spec.namespace: Invalid value: "team_bob"`, "choose a valid namespace name"}},
+	"reserved-namespace.yaml":         {7, []string{"spec.namespace: Forbidden", `"kube-system" is reserved`, "choose another namespace"}},
+	"reserved-default-namespace.yaml": {5, []string{"metadata.name: Forbidden", `"default" is reserved`, "set spec.namespace"}},
+	"duplicate-tenant.yaml":           {12, []string{`metadata.name: Duplicate value: "bob"`, "already defined at testdata/invalid/duplicate-tenant.yaml:5"}},
+	"shared-namespace.yaml":           {14, []string{`spec.namespace: Duplicate value: "shared"`, `tenants "alice" (testdata/invalid/shared-namespace.yaml:5) and "bob"`}},
+	"duplicate-member.yaml":           {10, []string{`spec.members[1].name: Duplicate value: "dana@example.com"`, "already listed as spec.members[0]"}},
+	"unknown-role.yaml":               {9, []string{`spec.members[0].role: Unsupported value: "admin"`, `supported values: "edit", "view"`}},
+	"unknown-kind.yaml":               {9, []string{`spec.members[0].kind: Unsupported value: "Robot"`, `"ServiceAccount", "User", "Group"`}},
+	"bad-serviceaccount-name.yaml":    {8, []string{`spec.members[0].name: Invalid value: "Bob_User"`, "RFC 1123 subdomain", "rename the ServiceAccount"}},
+	"empty-member-name.yaml":          {8, []string{"spec.members[0].name: Required value", "set the member's name"}},
+	"control-character.yaml":          {8, []string{"spec.members[0].name", "must not contain control characters"}},
+	"binding-name-too-long.yaml":      {8, []string{"spec.members[0].name", "bulkhead-edit-<name>", "no more than 253", "239 characters or less"}},
+	"server-field.yaml":               {6, []string{"metadata.uid: Unknown field", "remove it"}},
+	"bad-label.yaml":                  {7, []string{"metadata.labels[team]: Invalid value", "fix the label"}},
+	"merge-key.yaml":                  {9, []string{"merge keys (<<) are not supported"}},
+}
+
+func TestInvalidFiles(t *testing.T) {
+	files, err := filepath.Glob("testdata/invalid/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(invalidCases) {
+		t.Errorf("testdata/invalid has %d files, the table %d cases; keep them in step", len(files), len(invalidCases))
+	}
+	for _, file := range files {
+		name := filepath.Base(file)
+		t.Run(name, func(t *testing.T) {
+			tc, ok := invalidCases[name]
+			if !ok {
+				t.Fatalf("no expectation for %s", file)
+			}
+			tenants, err := Load([]string{file}, nil)
+			if tenants != nil {
+				t.Errorf("got %d tenants, want none", len(tenants))
+			}
+			errs := problems(t, err)
+			if len(errs) != 1 {
+				t.Fatalf("got %d problems, want exactly one:\n%v", len(errs), err)
+			}
+			got := errs[0]
+			if got.File != file || got.Line != tc.line {
+				t.Errorf("reported at %s:%d, want %s:%d", got.File, got.Line, file, tc.line)
+			}
+			msg := got.Error()
+			loc := file
+			if tc.line > 0 {
+				loc += ":" + strconv.Itoa(tc.line)
+			}
+			for _, want := range append([]string{loc + ": "}, tc.want...) {
+				if !strings.Contains(msg, want) {
+					t.Errorf("message lacks %q:\n%s", want, msg)
+				}
+			}
+		})
+	}
+}
+
+// TestInvalidDirectory loads all invalid files at once: each must still
+// report its problem, and nothing else.
+func TestInvalidDirectory(t *testing.T) {
+	tenants, err := Load([]string{"testdata/invalid"}, nil)
+	if tenants != nil {
+		t.Errorf("got %d tenants, want none", len(tenants))
+	}
+	errs := problems(t, err)
+	// Names and namespaces repeat across the files, so loading them together
+	// adds conflicts between files; count only problems of single files.
+	perFile := map[string]int{}
+	for _, e := range errs {
+		perFile[e.File]++
+	}
+	for name := range invalidCases {
+		if perFile[filepath.Join("testdata/invalid", name)] == 0 {
+			t.Errorf("%s: no problem reported when loading the directory", name)
+		}
+	}
+}
+
+func TestAllProblemsOfAFileAreReported(t *testing.T) {
+	const file = "testdata/three-problems.yaml"
+	_, err := Load([]string{file}, nil)
+	errs := problems(t, err)
+	want := []struct {
+		line int
+		text string
+	}{
+		{7, "spec.namespace: Forbidden"},
+		{10, `spec.members[0].role: Unsupported value: "owner"`},
+		{17, "invalid YAML"},
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(errs), len(want), err)
+	}
+	for i, w := range want {
+		if errs[i].File != file || errs[i].Line != w.line || !strings.Contains(errs[i].Error(), w.text) {
+			t.Errorf("problem %d = %q, want %s:%d with %q", i, errs[i].Error(), file, w.line, w.text)
+		}
+	}
+	if !strings.HasPrefix(err.Error(), "3 problems in the tenant spec:\n") {
+		t.Errorf("error does not start with the count:\n%v", err)
+	}
+}
+
+// TestTypeErrorsDoNotHideOtherProblems checks that a value of the wrong type
+// is skipped rather than ending the decoding: later type errors, unknown
+// fields and validation problems of the same document still show.
+func TestTypeErrorsDoNotHideOtherProblems(t *testing.T) {
+	src := `apiVersion: bulkhead.dev/v1alpha1
+kind: Tenant
+metadata:
+  name: 42
+  colour: blue
+spec:
+  namespace: [a, b]
+  members:
+  - name: true
+    kind: User
+  - name: x
+    role: owner
+`
+	_, err := Parse("mixed.yaml", []byte(src))
+	errs := problems(t, err)
+	want := []string{
+		"mixed.yaml:4: metadata.name: Invalid value: must be a string, not the number 42",
+		"mixed.yaml:5: metadata.colour: Unknown field",
+		"mixed.yaml:7: spec.namespace: Invalid value: must be a string, not a list",
+		"mixed.yaml:9: spec.members[0].name: Invalid value: must be a string, not the boolean true",
+		`mixed.yaml:12: spec.members[1].role: Unsupported value: "owner"`,
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(errs), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(errs[i].Error(), w) {
+			t.Errorf("problem %d = %q, want prefix %q", i, errs[i].Error(), w)
+		}
+	}
+}
+
+// problems unpacks the *Errors that Load and Parse promise.
+func problems(t *testing.T, err error) Errors {
+	t.Helper()
+	var errs *Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("error %v (%T) is not *Errors", err, err)
+	}
+	if len(*errs) == 0 {
+		t.Fatal("*Errors is empty")
+	}
+	return *errs
+}

@@ -1,0 +1,202 @@
+package spec
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
+)
+
+// finding is a validation problem of one tenant, before it is located.
+type finding struct {
+	tenant int
+	// at is the field path whose line the problem is reported on; it
+	// differs from err.Field when the field itself was defaulted.
+	at  string
+	err Error
+}
+
+// locator returns where a field of a tenant is written; it falls back to
+// the tenant's own source when it cannot be more precise.
+type locator func(tenant int, path string) Source
+
+// Validate checks tenants as they would be applied: each is checked with
+// the defaults applied (to a copy), so tenants that never went through
+// Load, such as those the controller reads from the cluster, are judged the
+// same way. Problems carry the tenant's Source. It returns nil or *Errors.
+func Validate(tenants []Tenant) error {
+	var files []string
+	for _, t := range tenants {
+		files = append(files, t.Source.File)
+	}
+	locate := func(i int, _ string) Source { return tenants[i].Source }
+	return asError(locateAll(validateAll(tenants, locate), locate), files)
+}
+
+func locateAll(findings []finding, locate locator) []Error {
+	errs := make([]Error, 0, len(findings))
+	for _, f := range findings {
+		at := f.at
+		if at == "" {
+			at = f.err.Field
+		}
+		src := locate(f.tenant, at)
+		e := f.err
+		e.File, e.Line = src.File, src.Line
+		errs = append(errs, e)
+	}
+	return errs
+}
+
+// validateAll checks every tenant on its own, then the tenants together.
+func validateAll(tenants []Tenant, locate locator) []finding {
+	var out []finding
+	for i, t := range tenants {
+		for _, f := range validateTenant(t.Tenant) {
+			f.tenant = i
+			out = append(out, f)
+		}
+	}
+	return append(out, validateTogether(tenants, locate)...)
+}
+
+// problem builds an Error from an apimachinery field error and a hint that
+// tells the user what to do.
+func problem(fe *field.Error, hint string) Error {
+	detail := fe.ErrorBody()
+	if hint != "" {
+		detail += "; " + hint
+	}
+	return Error{Field: fe.Field, Detail: detail}
+}
+
+func validateTenant(orig v1alpha1.Tenant) []finding {
+	var out []finding
+	add := func(fe *field.Error, hint string) {
+		out = append(out, finding{err: problem(fe, hint)})
+	}
+	defaulted := orig
+	Default(&defaulted) // Default clones the member list, orig stays as written
+	t := &defaulted
+
+	namePath := field.NewPath("metadata", "name")
+	nameValid := false
+	if t.Name == "" {
+		add(field.Required(namePath, ""), "set metadata.name to the tenant's name")
+	} else if msgs := validation.IsDNS1123Label(t.Name); len(msgs) > 0 {
+		add(field.Invalid(namePath, t.Name, strings.Join(msgs, "; ")),
+			"rename the tenant (its name becomes label values and object names)")
+	} else {
+		nameValid = true
+	}
+	if t.Namespace != "" {
+		add(field.Forbidden(field.NewPath("metadata", "namespace"), "a Tenant is cluster-scoped and has no namespace"),
+			"remove metadata.namespace (spec.namespace chooses the tenant's namespace)")
+	}
+	// Labels and annotations are checked one by one so that each problem
+	// names its key (and thus its line), in a stable order.
+	labelsPath := field.NewPath("metadata", "labels")
+	for _, k := range slices.Sorted(maps.Keys(t.Labels)) {
+		for _, fe := range metavalidation.ValidateLabels(map[string]string{k: t.Labels[k]}, labelsPath.Key(k)) {
+			add(fe, "fix the label")
+		}
+	}
+	annotationsPath := field.NewPath("metadata", "annotations")
+	tooLong := false
+	for _, k := range slices.Sorted(maps.Keys(t.Annotations)) {
+		for _, fe := range apivalidation.ValidateAnnotations(map[string]string{k: t.Annotations[k]}, annotationsPath.Key(k)) {
+			add(fe, "fix the annotation")
+			tooLong = tooLong || fe.Type == field.ErrorTypeTooLong
+		}
+	}
+	// A single oversized annotation was reported already; the total only
+	// matters when many small ones add up.
+	if err := apivalidation.ValidateAnnotationsSize(t.Annotations); err != nil && !tooLong {
+		add(field.TooLong(annotationsPath, "", apivalidation.TotalAnnotationSizeLimitB), "shorten the annotations")
+	}
+
+	nsPath := field.NewPath("spec", "namespace")
+	switch ns := orig.Spec.Namespace; {
+	case ns != "":
+		if msgs := apivalidation.ValidateNamespaceName(ns, false); len(msgs) > 0 {
+			add(field.Invalid(nsPath, ns, strings.Join(msgs, "; ")), "choose a valid namespace name")
+		} else if why := reservedNamespace(ns); why != "" {
+			add(field.Forbidden(nsPath, fmt.Sprintf("namespace %q is reserved: %s", ns, why)), "choose another namespace")
+		}
+	case nameValid:
+		if why := reservedNamespace(t.Name); why != "" {
+			add(field.Forbidden(namePath, fmt.Sprintf("the namespace defaults to the tenant name, and namespace %q is reserved: %s", t.Name, why)),
+				"rename the tenant or set spec.namespace")
+		}
+	}
+
+	// Defaulted members derive from the name, which was checked above;
+	// checking them again would only repeat a name problem at a line that
+	// does not exist.
+	if len(orig.Spec.Members) > 0 {
+		out = append(out, validateMembers(t.Spec.Members)...)
+	}
+	return out
+}
+
+// reservedNamespace explains why a namespace may not be given to a tenant,
+// or returns "" when it may.
+func reservedNamespace(ns string) string {
+	switch {
+	case ns == "default":
+		return "it is where objects without a namespace end up and is shared by every user of the cluster"
+	case strings.HasPrefix(ns, "kube-"):
+		return "kube-* namespaces belong to Kubernetes itself (kube-system, kube-public, kube-node-lease, ...)"
+	}
+	return ""
+}
+
+// validateTogether finds conflicts between tenants: a name or a namespace
+// claimed twice. The first claim wins; later ones are reported, naming the
+// first so the user can decide which one to change.
+func validateTogether(tenants []Tenant, locate locator) []finding {
+	var out []finding
+	names := map[string]int{}
+	namespaces := map[string]int{}
+	for i, t := range tenants {
+		if t.Name == "" {
+			continue
+		}
+		if first, ok := names[t.Name]; ok {
+			fe := field.Duplicate(field.NewPath("metadata", "name"), t.Name)
+			out = append(out, finding{tenant: i, err: problem(fe, fmt.Sprintf(
+				"tenant %q is already defined at %s; rename or remove one of them", t.Name, describeSource(locate(first, "metadata.name"))))})
+			// The namespace clash that usually follows says nothing new.
+			continue
+		}
+		names[t.Name] = i
+		ns, at := t.Spec.Namespace, "spec.namespace"
+		if ns == "" {
+			ns, at = t.Name, "metadata.name"
+		}
+		if first, ok := namespaces[ns]; ok {
+			other := tenants[first]
+			fe := field.Duplicate(field.NewPath("spec", "namespace"), ns)
+			out = append(out, finding{tenant: i, at: at, err: problem(fe, fmt.Sprintf(
+				"tenants %q (%s) and %q both claim namespace %q; give each tenant its own namespace",
+				other.Name, describeSource(locate(first, "metadata.name")), t.Name, ns))})
+			continue
+		}
+		namespaces[ns] = i
+	}
+	return out
+}
+
+func describeSource(s Source) string {
+	if str := s.String(); str != "" {
+		return str
+	}
+	return "an earlier entry"
+}

@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+const teamSpec = `apiVersion: bulkhead.dev/v1alpha1
+kind: Tenant
+metadata:
+  name: v-team
+spec:
+  members:
+  - name: pipeline
+  - name: carol@example.com
+    kind: User
+  - name: oidc:v-team-readers
+    kind: Group
+    role: view
+`
+
+func writeSpec(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "spec.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestVerifyGreenThenBroken(t *testing.T) {
+	spec := writeSpec(t, tenantsYAML("v-bob", "v-alice")+"---\n"+teamSpec)
+	must(t, bulkhead(t, "", "apply", "-f", spec), 0)
+
+	r := must(t, bulkhead(t, "", "verify", "-f", spec), 0)
+	if !strings.Contains(r.stdout, "checks passed") || strings.Contains(r.stdout, "FAIL") {
+		t.Errorf("verify of a correct spec:\n%s", r)
+	}
+	for _, want := range []string{"NS v-bob", "ServiceAccount/v-bob-user", "User/carol@example.com", "Group/oidc:v-team-readers", "forbidden 3/3"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("matrix lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	r = must(t, bulkhead(t, "", "verify", "-f", spec, "-o", "json"), 0)
+	var report struct {
+		Checks []struct {
+			Member, Scope, Namespace, Action, Expect, Got string
+			OK                                            bool
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &report); err != nil {
+		t.Fatal(err)
+	}
+	// 5 members; own 3 + other 2×3 + cluster 3 + guardrails 5 each.
+	if len(report.Checks) != 5*17 {
+		t.Errorf("%d checks, want %d", len(report.Checks), 5*17)
+	}
+	seen := map[string]bool{}
+	for _, c := range report.Checks {
+		seen[c.Member+" "+c.Action+" "+c.Got] = true
+	}
+	for _, want := range []string{
+		"ServiceAccount/v-bob-user create pods allowed",
+		"ServiceAccount/v-bob-user delete resourcequotas forbidden",
+		"Group/oidc:v-team-readers create pods forbidden",
+		"User/carol@example.com create jobs allowed",
+	} {
+		if !seen[want] {
+			t.Errorf("no check %q in the JSON report", want)
+		}
+	}
+
+	// Break isolation the way a careless chart does: view on everything for bob.
+	ctx := t.Context()
+	crb := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "e2e-bob-views-everything"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "v-bob-user", Namespace: "v-bob"}},
+	}
+	if _, err := e2e.client.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer e2e.client.RbacV1().ClusterRoleBindings().Delete(ctx, crb.Name, metav1.DeleteOptions{})
+
+	r = must(t, bulkhead(t, "", "verify", "-f", spec), 1)
+	if !strings.Contains(r.stdout, "v-bob ServiceAccount/v-bob-user: list pods in namespace v-alice: expected forbidden, got allowed") {
+		t.Errorf("broken isolation not named:\n%s", r)
+	}
+	if !strings.Contains(r.stdout, "FAIL") {
+		t.Errorf("no failing cell in the matrix:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, "v-alice ServiceAccount/v-alice-user") {
+		t.Errorf("alice's checks failed too, but only bob was widened:\n%s", r.stdout)
+	}
+}
+
+func TestVerifyDiscoversTenantsOnTheCluster(t *testing.T) {
+	must(t, bulkhead(t, tenantsYAML("disc-a"), "apply", "-f", "-"), 0)
+	r := bulkhead(t, "", "verify", "-o", "json")
+	if !strings.Contains(r.stdout, `"tenant": "disc-a"`) {
+		t.Errorf("verify without -f did not find tenant disc-a:\n%s", r)
+	}
+	must(t, bulkhead(t, "", "verify", "-o", "yaml"), 2)
+}
