@@ -18,11 +18,12 @@ echo "building ${missing[*]} into $out (about 10 minutes on a cold cache)..." >&
 cd "$root/hack/tools"
 tmp=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-go build -trimpath -o "$tmp/" \
-  go.etcd.io/etcd/server/v3 \
+# Stamp the version a real release carries, so /version and kubectl report it.
+v=k8s.io/component-base/version
+ldflags="-X $v.gitVersion=v1.34.4 -X $v.gitMajor=1 -X $v.gitMinor=34 -X $v.gitTreeState=clean"
+go build -trimpath -ldflags "$ldflags" -o "$tmp/" \
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kube-controller-manager
-# go build names the etcd binary after its module's last element ("v3").
-mv "$tmp/v3" "$out/etcd"
-mv "$tmp/kube-apiserver" "$tmp/kube-controller-manager" "$out/"
+go build -trimpath -o "$tmp/etcd" go.etcd.io/etcd/server/v3
+mv "$tmp/etcd" "$tmp/kube-apiserver" "$tmp/kube-controller-manager" "$out/"
 echo "built: $(ls "$out" | tr '\n' ' ')" >&2

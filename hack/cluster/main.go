@@ -44,8 +44,8 @@ func main() {
 type config struct {
 	defaultDataDir string
 	dataDir        string
-	kubeconfig string
-	binDir     string
+	kubeconfig     string
+	binDir         string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

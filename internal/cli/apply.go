@@ -67,18 +67,16 @@ func (o *applyOptions) run(cmd *cobra.Command, s Streams, f *factory) error {
 		suffix = " (server dry run)"
 	}
 	start := time.Now()
-	applier := apply.New(client, apply.Options{
-		DryRun: o.dryRun, Adopt: o.adopt, Workers: o.workers,
-		Progress: func(r apply.Result) {
-			if r.Err == nil {
-				fmt.Fprintln(s.Out, r.String()+suffix)
-			}
-		},
-	})
+	applier := apply.New(client, apply.Options{DryRun: o.dryRun, Adopt: o.adopt, Workers: o.workers})
 	results, err := applier.Apply(cmd.Context(), objs)
+	// In input order, whatever order the workers finished in, so that output
+	// is stable and diffable; failures are listed once, in the error.
 	counts := map[apply.Action]int{}
 	for _, r := range results {
 		counts[r.Action]++
+		if r.Err == nil {
+			fmt.Fprintln(s.Out, r.String()+suffix)
+		}
 	}
 	if results != nil {
 		fmt.Fprintf(s.ErrOut, "%d tenants, %d objects: %d created, %d configured, %d unchanged, %d failed%s in %s\n",

@@ -97,6 +97,7 @@ the isolation with each member's own credentials.`,
 		newApplyCmd(s, f),
 		newKubeconfigCmd(s, f),
 		newVerifyCmd(s, f),
+		newRenderCmd(s),
 	)
 	return root
 }

@@ -32,7 +32,7 @@ func requireBinaries(t *testing.T) {
 	if _, inCI := os.LookupEnv("CI"); !inCI && os.Getenv("BULKHEAD_SKIP_E2E") == "1" {
 		t.Skipf("BULKHEAD_SKIP_E2E=1: %v", err)
 	}
-	t.Fatalf("%v\nbuild them with hack/build-control-plane.sh (outside CI, BULKHEAD_SKIP_E2E=1 skips this test)", err)
+	t.Fatalf("%v (outside CI, BULKHEAD_SKIP_E2E=1 skips this test)", err)
 }
 
 // testLog forwards Start's progress lines to the test log.

@@ -43,8 +43,10 @@ func (f fileTenant) tenant() v1alpha1.Tenant {
 	return t
 }
 
-// maxTypeErrors bounds the decode retries of one document; see decodeDocument.
-const maxTypeErrors = 100
+// maxTypeErrors bounds the decode retries of one document (see
+// decodeDocument): each costs a full decode, and a document with more wrong
+// values than this is better fixed in rounds than listed in full.
+const maxTypeErrors = 20
 
 // docError is a problem in one document, located by stream line.
 type docError struct {
@@ -85,7 +87,12 @@ func decodeDocument(doc document) decoded {
 	var ft fileTenant
 	var conv *converter
 	var strictErrs []error
-	for range maxTypeErrors {
+	for retry := 0; ; retry++ {
+		if retry == maxTypeErrors {
+			out.errs = append(out.errs, docError{line: doc.line(root), detail: fmt.Sprintf(
+				"stopped checking this document after %d values of the wrong type; fix them and run again", maxTypeErrors)})
+			return out
+		}
 		ft = fileTenant{}
 		conv = toJSON(root, nulled)
 		var err error

@@ -20,8 +20,20 @@ import (
 // set, the last of several equal keys wins: duplicate-field errors should
 // point at the duplicate, not at the original.
 func lookup(root *yaml.Node, path string, last bool) (key, value *yaml.Node) {
-	key, value, _ = walk(nil, root, path, last, 0)
+	w := walker{last: last, budget: maxLookupSteps}
+	key, value, _ = w.walk(nil, root, path)
 	return key, value
+}
+
+// maxLookupSteps bounds one lookup. Duplicate keys make the search branch,
+// and aliases let branches share subtrees, so a crafted document could make
+// an unbounded search take exponential time; giving up early only makes a
+// line number less precise.
+const maxLookupSteps = 10000
+
+type walker struct {
+	last   bool
+	budget int
 }
 
 // lineOf returns the line of what lookup finds: the key's line for mapping
@@ -36,11 +48,10 @@ func lineOf(key, value *yaml.Node) int {
 	return 0
 }
 
-func walk(key, n *yaml.Node, path string, last bool, depth int) (*yaml.Node, *yaml.Node, bool) {
+func (w *walker) walk(key, n *yaml.Node, path string) (*yaml.Node, *yaml.Node, bool) {
 	n = resolveAlias(n)
-	// The depth bound only matters for self-referencing aliases, which the
-	// converter already reported; there is nothing sensible to find there.
-	if path == "" || n == nil || depth > 1000 {
+	w.budget--
+	if path == "" || n == nil || w.budget < 0 {
 		return key, n, path == ""
 	}
 	switch n.Kind {
@@ -49,7 +60,7 @@ func walk(key, n *yaml.Node, path string, last bool, depth int) (*yaml.Node, *ya
 		pairs := len(n.Content) / 2
 		for i := range pairs {
 			p := i
-			if last {
+			if w.last {
 				p = pairs - 1 - i
 			}
 			k := n.Content[2*p]
@@ -57,7 +68,7 @@ func walk(key, n *yaml.Node, path string, last bool, depth int) (*yaml.Node, *ya
 			if !ok {
 				continue
 			}
-			fk, fv, complete := walk(k, n.Content[2*p+1], rest, last, depth+1)
+			fk, fv, complete := w.walk(k, n.Content[2*p+1], rest)
 			if complete {
 				return fk, fv, true
 			}
@@ -69,7 +80,7 @@ func walk(key, n *yaml.Node, path string, last bool, depth int) (*yaml.Node, *ya
 	case yaml.SequenceNode:
 		idx, rest, ok := index(path)
 		if ok && idx < len(n.Content) {
-			return walk(nil, n.Content[idx], rest, last, depth+1)
+			return w.walk(nil, n.Content[idx], rest)
 		}
 	}
 	return key, n, false

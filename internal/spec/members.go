@@ -12,15 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
+	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
-
-// bindingName is the name of the RoleBinding that grants a member its
-// role, as the renderer names it (bulkhead-<role>-<member>). Names of users
-// and groups that are not valid object names (an e-mail address,
-// "oidc:alice") are hash-suffixed by the renderer and not checked here.
-func bindingName(role v1alpha1.RoleName, member string) string {
-	return "bulkhead-" + string(role) + "-" + member
-}
 
 // validateMembers checks defaulted members.
 func validateMembers(members []v1alpha1.Member) []finding {
@@ -69,18 +62,21 @@ func validateMembers(members []v1alpha1.Member) []finding {
 	return out
 }
 
-// checkBindingName makes sure the RoleBinding named after a ServiceAccount
-// member is a valid object name: a ServiceAccount name may use all 253
-// characters an object name may have, leaving no room for the prefix.
+// checkBindingName makes sure the RoleBinding the renderer names after a
+// ServiceAccount member is a valid object name: a ServiceAccount name may use
+// all 253 characters an object name may have, leaving no room for the
+// binding's prefix. The renderer's own function is used so the two cannot
+// disagree. (User and group names are shortened and hashed by the renderer,
+// so they need no such check.)
 func checkBindingName(namePath *field.Path, m v1alpha1.Member) []finding {
-	binding := bindingName(m.Role, m.Name)
-	msgs := validation.IsDNS1123Subdomain(binding)
+	msgs := validation.IsDNS1123Subdomain(render.BindingName(m))
 	if len(msgs) == 0 {
 		return nil
 	}
-	room := validation.DNS1123SubdomainMaxLength - len(bindingName(m.Role, ""))
-	fe := field.Invalid(namePath, m.Name, fmt.Sprintf("the role binding named %s would be invalid: %s",
-		bindingName(m.Role, "<name>"), strings.Join(msgs, "; ")))
+	prefix := render.BindingName(v1alpha1.Member{Kind: m.Kind, Role: m.Role})
+	room := validation.DNS1123SubdomainMaxLength - len(prefix)
+	fe := field.Invalid(namePath, m.Name, fmt.Sprintf("the role binding named %s<name> would be invalid: %s",
+		prefix, strings.Join(msgs, "; ")))
 	return []finding{{err: problem(fe, fmt.Sprintf("shorten the name to %d characters or less", room))}}
 }
 

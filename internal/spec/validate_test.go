@@ -94,8 +94,8 @@ func TestValidateSubjectNames(t *testing.T) {
 		{v1alpha1.Member{Name: "al\x00ice", Kind: v1alpha1.UserMember}, "control characters"},
 		{v1alpha1.Member{Name: "bad\xffutf8", Kind: v1alpha1.GroupMember}, "valid UTF-8"},
 		{v1alpha1.Member{Name: "ci.bot", Kind: v1alpha1.ServiceAccountMember}, ""},
-		{v1alpha1.Member{Name: strings.Repeat("s", 239)}, ""},
-		{v1alpha1.Member{Name: strings.Repeat("s", 240)}, "239 characters or less"},
+		{v1alpha1.Member{Name: strings.Repeat("s", 236)}, ""},
+		{v1alpha1.Member{Name: strings.Repeat("s", 237)}, "236 characters or less"},
 		{v1alpha1.Member{Name: strings.Repeat("s", 254)}, "must be no more than 253 characters"},
 	}
 	for _, tc := range cases {
