@@ -6,7 +6,6 @@ package apply
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -241,69 +240,6 @@ func (a *Applier) preflight(objs []render.Object, wants []any, existing map[stri
 		return &ConflictError{Conflicts: conflicts}
 	}
 	return nil
-}
-
-// snapshot lists every kind among objs once, concurrently, and keeps the
-// existing objects that objs name.
-func (a *Applier) snapshot(ctx context.Context, objs []render.Object) (map[string]live, error) {
-	wanted := map[string]map[string]bool{}
-	for _, o := range objs {
-		k := deref(o.GetKind())
-		if _, ok := a.kinds[k]; !ok {
-			return nil, fmt.Errorf("internal error: apply does not know kind %q", k)
-		}
-		if wanted[k] == nil {
-			wanted[k] = map[string]bool{}
-		}
-		wanted[k][key(deref(o.GetNamespace()), deref(o.GetName()))] = true
-	}
-	var (
-		mu   sync.Mutex
-		out  = map[string]live{}
-		errs []error
-		wg   sync.WaitGroup
-	)
-	for k, names := range wanted {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			found, err := listAll(ctx, a.kinds[k], names)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-				return
-			}
-			for n, l := range found {
-				out[k+"/"+n] = l
-			}
-		}()
-	}
-	wg.Wait()
-	return out, errors.Join(errs...)
-}
-
-// listPage is large enough that a thousand tenants take a few requests per kind.
-const listPage = 2000
-
-func listAll(ctx context.Context, k kind, names map[string]bool) (map[string]live, error) {
-	found := map[string]live{}
-	opts := metav1.ListOptions{Limit: listPage}
-	for {
-		items, keys, next, err := k.list(ctx, opts)
-		if err != nil {
-			return nil, fmt.Errorf("list %ss: %w", k.resource, err)
-		}
-		for i, n := range keys {
-			if names[n] {
-				found[n] = items[i]
-			}
-		}
-		if next == "" {
-			return found, nil
-		}
-		opts.Continue = next
-	}
 }
 
 func kindKey(o render.Object) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -22,43 +23,45 @@ type live struct {
 	owned  any // JSON-decoded apply configuration extracted for FieldManager
 }
 
-// kind is what apply does with one kind of object: list them all, apply one.
-// Each kind keeps its typed client, so requests use protobuf where it exists.
+// kind is what apply does with one kind of object: read existing ones (a
+// paginated LIST for many, GETs for a few) and apply one. Each kind keeps its
+// typed client, so requests use protobuf where it exists.
 type kind struct {
 	resource string // for messages: "rolebinding.rbac.authorization.k8s.io"
-	list     func(ctx context.Context, opts metav1.ListOptions) (items []live, keys []string, next string, err error)
-	apply    func(ctx context.Context, obj render.Object, opts metav1.ApplyOptions) error
+	list     func(ctx context.Context, opts metav1.ListOptions) (items []metav1.Object, next string, err error)
+	get      func(ctx context.Context, ns, name string) (metav1.Object, error)
+	// extract returns the fields FieldManager owns in obj, normalized.
+	extract func(obj metav1.Object) (any, error)
+	apply   func(ctx context.Context, obj render.Object, opts metav1.ApplyOptions) error
 }
 
-// typed builds a kind from a typed client's List and Apply and its Extract.
+// typed builds a kind from a typed client's List, Get and Apply and its Extract.
 func typed[T metav1.Object, AC render.Object](
 	resource string,
 	list func(context.Context, metav1.ListOptions) ([]T, string, error),
+	get func(ctx context.Context, ns, name string) (T, error),
 	extract func(T, string) (AC, error),
 	apply func(ctx context.Context, ns string, ac AC, opts metav1.ApplyOptions) error,
 ) kind {
 	return kind{
 		resource: resource,
-		list: func(ctx context.Context, opts metav1.ListOptions) ([]live, []string, string, error) {
+		list: func(ctx context.Context, opts metav1.ListOptions) ([]metav1.Object, string, error) {
 			items, next, err := list(ctx, opts)
-			if err != nil {
-				return nil, nil, "", err
-			}
-			lives := make([]live, len(items))
-			keys := make([]string, len(items))
+			out := make([]metav1.Object, len(items))
 			for i, it := range items {
-				ac, err := extract(it, FieldManager)
-				if err != nil {
-					return nil, nil, "", fmt.Errorf("read fields of %s %s owned by %s: %w", resource, it.GetName(), FieldManager, err)
-				}
-				owned, err := normalize(ac)
-				if err != nil {
-					return nil, nil, "", err
-				}
-				lives[i] = live{labels: it.GetLabels(), owned: owned}
-				keys[i] = key(it.GetNamespace(), it.GetName())
+				out[i] = it
 			}
-			return lives, keys, next, nil
+			return out, next, err
+		},
+		get: func(ctx context.Context, ns, name string) (metav1.Object, error) {
+			return get(ctx, ns, name)
+		},
+		extract: func(obj metav1.Object) (any, error) {
+			ac, err := extract(obj.(T), FieldManager)
+			if err != nil {
+				return nil, fmt.Errorf("read fields of %s %s owned by %s: %w", resource, obj.GetName(), FieldManager, err)
+			}
+			return normalize(ac)
 		},
 		apply: func(ctx context.Context, obj render.Object, opts metav1.ApplyOptions) error {
 			ac, ok := obj.(AC)
@@ -81,6 +84,9 @@ func kinds(c kubernetes.Interface) map[string]kind {
 				}
 				return ptrs(l.Items), l.Continue, nil
 			},
+			func(ctx context.Context, _, name string) (*corev1.Namespace, error) {
+				return c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+			},
 			corev1ac.ExtractNamespace,
 			func(ctx context.Context, _ string, ac *corev1ac.NamespaceApplyConfiguration, o metav1.ApplyOptions) error {
 				_, err := c.CoreV1().Namespaces().Apply(ctx, ac, o)
@@ -93,6 +99,9 @@ func kinds(c kubernetes.Interface) map[string]kind {
 					return nil, "", err
 				}
 				return ptrs(l.Items), l.Continue, nil
+			},
+			func(ctx context.Context, ns, name string) (*corev1.ServiceAccount, error) {
+				return c.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
 			},
 			corev1ac.ExtractServiceAccount,
 			func(ctx context.Context, ns string, ac *corev1ac.ServiceAccountApplyConfiguration, o metav1.ApplyOptions) error {
@@ -107,6 +116,9 @@ func kinds(c kubernetes.Interface) map[string]kind {
 				}
 				return ptrs(l.Items), l.Continue, nil
 			},
+			func(ctx context.Context, ns, name string) (*rbacv1.Role, error) {
+				return c.RbacV1().Roles(ns).Get(ctx, name, metav1.GetOptions{})
+			},
 			rbacv1ac.ExtractRole,
 			func(ctx context.Context, ns string, ac *rbacv1ac.RoleApplyConfiguration, o metav1.ApplyOptions) error {
 				_, err := c.RbacV1().Roles(ns).Apply(ctx, ac, o)
@@ -119,6 +131,9 @@ func kinds(c kubernetes.Interface) map[string]kind {
 					return nil, "", err
 				}
 				return ptrs(l.Items), l.Continue, nil
+			},
+			func(ctx context.Context, ns, name string) (*rbacv1.RoleBinding, error) {
+				return c.RbacV1().RoleBindings(ns).Get(ctx, name, metav1.GetOptions{})
 			},
 			rbacv1ac.ExtractRoleBinding,
 			func(ctx context.Context, ns string, ac *rbacv1ac.RoleBindingApplyConfiguration, o metav1.ApplyOptions) error {
@@ -148,6 +163,11 @@ func normalize(v any) (any, error) {
 }
 
 func key(ns, name string) string { return ns + "/" + name }
+
+func splitKey(k string) (ns, name string) {
+	ns, name, _ = strings.Cut(k, "/")
+	return ns, name
+}
 
 func deref(s *string) string {
 	if s == nil {

@@ -58,7 +58,8 @@ type docError struct {
 // decoded is the outcome of decoding one document.
 type decoded struct {
 	doc document
-	// tenant is nil when the document is not a Tenant at all.
+	// tenant is nil when the document is not a Tenant at all or too broken
+	// to be worth validating.
 	tenant *v1alpha1.Tenant
 	errs   []docError
 	// badPaths are fields whose value was unusable and thus dropped;
