@@ -38,6 +38,7 @@ var invalidCases = map[string]struct {
 	"bad-serviceaccount-name.yaml":    {8, []string{`spec.members[0].name: Invalid value: "Bob_User"`, "RFC 1123 subdomain", "rename the ServiceAccount"}},
 	"empty-member-name.yaml":          {8, []string{"spec.members[0].name: Required value", "set the member's name"}},
 	"control-character.yaml":          {8, []string{"spec.members[0].name", "must not contain control characters"}},
+	"shared-identity.yaml":            {7, []string{"spec.members[0].name", "Forbidden", "system:authenticated", "open this namespace"}},
 	"binding-name-too-long.yaml":      {8, []string{"spec.members[0].name", "bulkhead-edit-sa-<name>", "no more than 253", "236 characters or less"}},
 	"server-field.yaml":               {6, []string{"metadata.uid: Unknown field", "remove it"}},
 	"bad-label.yaml":                  {7, []string{"metadata.labels[team]: Invalid value", "fix the label"}},

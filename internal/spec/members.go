@@ -47,6 +47,8 @@ func validateMembers(members []v1alpha1.Member) []finding {
 		case v1alpha1.UserMember, v1alpha1.GroupMember:
 			if detail := subjectNameProblem(m.Name); detail != "" {
 				add(field.Invalid(namePath, m.Name, detail), "fix the "+strings.ToLower(string(m.Kind))+" name")
+			} else if detail := sharedIdentity(m); detail != "" {
+				add(field.Forbidden(namePath, detail), "name the people or the team's own group instead")
 			}
 		}
 		// Members are the same subject when kind and name match, whatever
@@ -78,6 +80,17 @@ func checkBindingName(namePath *field.Path, m v1alpha1.Member) []finding {
 	fe := field.Invalid(namePath, m.Name, fmt.Sprintf("the role binding named %s<name> would be invalid: %s",
 		prefix, strings.Join(msgs, "; ")))
 	return []finding{{err: problem(fe, fmt.Sprintf("shorten the name to %d characters or less", room))}}
+}
+
+// sharedIdentity refuses the identities the API server gives to everyone (or
+// to every ServiceAccount): binding one would open the tenant to all other
+// tenants at once (ISOLATION.md, pattern 2).
+func sharedIdentity(m v1alpha1.Member) string {
+	everyone := []string{"system:authenticated", "system:unauthenticated", "system:anonymous", "system:serviceaccounts", "system:masters"}
+	if slices.Contains(everyone, m.Name) || strings.HasPrefix(m.Name, "system:serviceaccounts:") || strings.HasPrefix(m.Name, "system:serviceaccount:") {
+		return fmt.Sprintf("%s %q is an identity Kubernetes shares between tenants or with the cluster's own components; binding it would open this namespace to all of them", m.Kind, m.Name)
+	}
+	return ""
 }
 
 // subjectNameProblem checks a user or group name. Kubernetes accepts any

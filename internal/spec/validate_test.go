@@ -87,7 +87,9 @@ func TestValidateSubjectNames(t *testing.T) {
 		want   string // "" for valid
 	}{
 		{v1alpha1.Member{Name: "alice@example.com", Kind: v1alpha1.UserMember}, ""},
-		{v1alpha1.Member{Name: "system:serviceaccounts:ci", Kind: v1alpha1.GroupMember}, ""},
+		{v1alpha1.Member{Name: "system:serviceaccounts:ci", Kind: v1alpha1.GroupMember}, "shares between tenants"},
+		{v1alpha1.Member{Name: "system:authenticated", Kind: v1alpha1.GroupMember}, "shares between tenants"},
+		{v1alpha1.Member{Name: "system:anonymous", Kind: v1alpha1.UserMember}, "shares between tenants"},
 		{v1alpha1.Member{Name: "Ünïcode Team", Kind: v1alpha1.GroupMember}, ""},
 		{v1alpha1.Member{Name: strings.Repeat("u", 300), Kind: v1alpha1.UserMember}, ""},
 		{v1alpha1.Member{Name: " alice", Kind: v1alpha1.UserMember}, "must not start or end with blanks"},
