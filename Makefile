@@ -38,5 +38,12 @@ cluster-down:
 demo: build control-plane
 	hack/demo.sh
 
+# bulkhead apply vs kubectl apply --server-side and raw creates, on a fresh local
+# control plane the program starts and stops itself (~15 minutes at the default
+# 1000 tenants, mostly kubectl). Quick run: make bench BENCH_FLAGS='-tenants 100 -skip-kubectl'
+.PHONY: bench
+bench: build control-plane
+	$(GO) run ./hack/bench $(BENCH_FLAGS)
+
 clean: cluster-down
 	rm -rf bin .local

@@ -35,6 +35,10 @@ type TenantSpec struct {
 	// Members who work in the namespace. Defaults to one ServiceAccount
 	// "<name>-user" with role edit.
 	Members []Member `json:"members,omitempty"`
+
+	// Guardrails override the TenantDefaults document and bulkhead's
+	// built-in defaults, field by field.
+	Guardrails `json:",inline"`
 }
 
 // MemberKind says who a member is.
@@ -56,6 +60,9 @@ var MemberKinds = []MemberKind{ServiceAccountMember, UserMember, GroupMember}
 type RoleName string
 
 const (
+	// AdminRole is edit plus managing RoleBindings in the namespace, limited
+	// by a ValidatingAdmissionPolicy to the tenant's own Roles and subjects.
+	AdminRole RoleName = "admin"
 	// EditRole runs and manages workloads; it cannot touch RBAC or guardrails.
 	EditRole RoleName = "edit"
 	// ViewRole reads workloads; it cannot read secrets.
@@ -63,7 +70,7 @@ const (
 )
 
 // RoleNames lists the supported roles in the order error messages show them.
-var RoleNames = []RoleName{EditRole, ViewRole}
+var RoleNames = []RoleName{AdminRole, EditRole, ViewRole}
 
 // Member is one subject of a tenant.
 type Member struct {
@@ -71,7 +78,7 @@ type Member struct {
 	Name string `json:"name"`
 	// Kind is ServiceAccount (default), User or Group.
 	Kind MemberKind `json:"kind,omitempty"`
-	// Role is edit (default) or view.
+	// Role is admin, edit (default) or view.
 	Role RoleName `json:"role,omitempty"`
 }
 

@@ -19,7 +19,7 @@ import (
 )
 
 // FieldManager is the one field manager every bulkhead write uses.
-const FieldManager = "bulkhead"
+const FieldManager = render.FieldManager
 
 // Action is what apply did (or, in a dry run, would do) to one object.
 type Action string
@@ -29,6 +29,11 @@ const (
 	Configured Action = "configured"
 	Unchanged  Action = "unchanged"
 	Failed     Action = "failed"
+	// Prune's actions.
+	Revoked  Action = "revoked" // ServiceAccount and its token Secrets deleted
+	Deleted  Action = "deleted"
+	Cordoned Action = "cordoned" // namespace kept, new pods refused
+	Pruned   Action = "pruned"   // in a plan: would be removed
 )
 
 // Result is the outcome for one object.
@@ -36,6 +41,8 @@ type Result struct {
 	Object render.Object
 	Action Action
 	Err    error
+	// Diff lists the changed fields of a Configured object.
+	Diff []string
 }
 
 // String reads like kubectl: `role.rbac.authorization.k8s.io/bulkhead-edit in bob configured`.
@@ -60,6 +67,10 @@ func resourceName(k string) string {
 	switch k {
 	case "Role", "RoleBinding":
 		return strings.ToLower(k) + ".rbac.authorization.k8s.io"
+	case "NetworkPolicy":
+		return "networkpolicy.networking.k8s.io"
+	case "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
+		return strings.ToLower(k) + ".admissionregistration.k8s.io"
 	}
 	return strings.ToLower(k)
 }
@@ -83,6 +94,7 @@ const DefaultWorkers = 32
 
 // Applier applies rendered objects to one cluster.
 type Applier struct {
+	client   kubernetes.Interface
 	kinds    map[string]kind
 	opts     Options
 	reportMu sync.Mutex // Progress is called from one goroutine at a time
@@ -93,7 +105,7 @@ func New(client kubernetes.Interface, opts Options) *Applier {
 	if opts.Workers <= 0 {
 		opts.Workers = DefaultWorkers
 	}
-	return &Applier{kinds: kinds(client), opts: opts}
+	return &Applier{client: client, kinds: kinds(client), opts: opts}
 }
 
 // ConflictError lists objects that exist and that bulkhead may not change.
@@ -138,6 +150,7 @@ func (a *Applier) Apply(ctx context.Context, objs []render.Object) ([]Result, er
 			a.report(results[i])
 			continue
 		}
+		results[i].Diff = diff(cur.owned, wants[i])
 		todo = append(todo, i)
 	}
 

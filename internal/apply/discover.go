@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -20,7 +21,7 @@ import (
 // With names, only those tenants are returned. Tenants come sorted by name.
 func Discover(ctx context.Context, c kubernetes.Interface, names ...string) ([]v1alpha1.Tenant, error) {
 	sel := render.ManagedByLabel + "=" + render.ManagedByValue
-	nsSel := sel
+	nsSel := sel + "," + StateLabel + "!=" + StateCordoned
 	if len(names) > 0 {
 		nsSel += "," + render.TenantLabel + " in (" + strings.Join(names, ",") + ")"
 	}
@@ -33,6 +34,7 @@ func Discover(ctx context.Context, c kubernetes.Interface, names ...string) ([]v
 	for _, ns := range nss.Items {
 		t := &v1alpha1.Tenant{Spec: v1alpha1.TenantSpec{Namespace: ns.Name}}
 		t.Name = ns.Labels[render.TenantLabel]
+		t.Spec.PodSecurity = v1alpha1.PodSecurityLevel(ns.Labels["pod-security.kubernetes.io/enforce"])
 		byNS[ns.Name] = t
 		order = append(order, ns.Name)
 	}
@@ -52,6 +54,20 @@ func Discover(ctx context.Context, c kubernetes.Interface, names ...string) ([]v
 				continue
 			}
 			t.Spec.Members = append(t.Spec.Members, v1alpha1.Member{Name: s.Name, Kind: kind, Role: role})
+		}
+	}
+	quotas, err := c.CoreV1().ResourceQuotas("").List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, fmt.Errorf("list bulkhead resourcequotas: %w", err)
+	}
+	for _, q := range quotas.Items {
+		t := byNS[q.Namespace]
+		gpu := q.Annotations[render.GPUResourceAnnotation]
+		if t == nil || q.Name != render.GuardrailName || gpu == "" {
+			continue
+		}
+		if n, ok := q.Spec.Hard[corev1.ResourceName("requests."+gpu)]; ok {
+			t.Spec.Quota = &v1alpha1.Quota{GPUs: &n, GPUResource: corev1.ResourceName(gpu)}
 		}
 	}
 	out := make([]v1alpha1.Tenant, 0, len(order))

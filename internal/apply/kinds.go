@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"strings"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	admissionregistrationv1ac "k8s.io/client-go/applyconfigurations/admissionregistration/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -140,6 +144,86 @@ func kinds(c kubernetes.Interface) map[string]kind {
 				_, err := c.RbacV1().RoleBindings(ns).Apply(ctx, ac, o)
 				return err
 			}),
+		"ResourceQuota": typed("resourcequota",
+			func(ctx context.Context, o metav1.ListOptions) ([]*corev1.ResourceQuota, string, error) {
+				l, err := c.CoreV1().ResourceQuotas("").List(ctx, o)
+				if err != nil {
+					return nil, "", err
+				}
+				return ptrs(l.Items), l.Continue, nil
+			},
+			func(ctx context.Context, ns, name string) (*corev1.ResourceQuota, error) {
+				return c.CoreV1().ResourceQuotas(ns).Get(ctx, name, metav1.GetOptions{})
+			},
+			corev1ac.ExtractResourceQuota,
+			func(ctx context.Context, ns string, ac *corev1ac.ResourceQuotaApplyConfiguration, o metav1.ApplyOptions) error {
+				_, err := c.CoreV1().ResourceQuotas(ns).Apply(ctx, ac, o)
+				return err
+			}),
+		"LimitRange": typed("limitrange",
+			func(ctx context.Context, o metav1.ListOptions) ([]*corev1.LimitRange, string, error) {
+				l, err := c.CoreV1().LimitRanges("").List(ctx, o)
+				if err != nil {
+					return nil, "", err
+				}
+				return ptrs(l.Items), l.Continue, nil
+			},
+			func(ctx context.Context, ns, name string) (*corev1.LimitRange, error) {
+				return c.CoreV1().LimitRanges(ns).Get(ctx, name, metav1.GetOptions{})
+			},
+			corev1ac.ExtractLimitRange,
+			func(ctx context.Context, ns string, ac *corev1ac.LimitRangeApplyConfiguration, o metav1.ApplyOptions) error {
+				_, err := c.CoreV1().LimitRanges(ns).Apply(ctx, ac, o)
+				return err
+			}),
+		"NetworkPolicy": typed("networkpolicy.networking.k8s.io",
+			func(ctx context.Context, o metav1.ListOptions) ([]*networkingv1.NetworkPolicy, string, error) {
+				l, err := c.NetworkingV1().NetworkPolicies("").List(ctx, o)
+				if err != nil {
+					return nil, "", err
+				}
+				return ptrs(l.Items), l.Continue, nil
+			},
+			func(ctx context.Context, ns, name string) (*networkingv1.NetworkPolicy, error) {
+				return c.NetworkingV1().NetworkPolicies(ns).Get(ctx, name, metav1.GetOptions{})
+			},
+			networkingv1ac.ExtractNetworkPolicy,
+			func(ctx context.Context, ns string, ac *networkingv1ac.NetworkPolicyApplyConfiguration, o metav1.ApplyOptions) error {
+				_, err := c.NetworkingV1().NetworkPolicies(ns).Apply(ctx, ac, o)
+				return err
+			}),
+		"ValidatingAdmissionPolicy": typed("validatingadmissionpolicy.admissionregistration.k8s.io",
+			func(ctx context.Context, o metav1.ListOptions) ([]*admissionregistrationv1.ValidatingAdmissionPolicy, string, error) {
+				l, err := c.AdmissionregistrationV1().ValidatingAdmissionPolicies().List(ctx, o)
+				if err != nil {
+					return nil, "", err
+				}
+				return ptrs(l.Items), l.Continue, nil
+			},
+			func(ctx context.Context, _, name string) (*admissionregistrationv1.ValidatingAdmissionPolicy, error) {
+				return c.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, name, metav1.GetOptions{})
+			},
+			admissionregistrationv1ac.ExtractValidatingAdmissionPolicy,
+			func(ctx context.Context, _ string, ac *admissionregistrationv1ac.ValidatingAdmissionPolicyApplyConfiguration, o metav1.ApplyOptions) error {
+				_, err := c.AdmissionregistrationV1().ValidatingAdmissionPolicies().Apply(ctx, ac, o)
+				return err
+			}),
+		"ValidatingAdmissionPolicyBinding": typed("validatingadmissionpolicybinding.admissionregistration.k8s.io",
+			func(ctx context.Context, o metav1.ListOptions) ([]*admissionregistrationv1.ValidatingAdmissionPolicyBinding, string, error) {
+				l, err := c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().List(ctx, o)
+				if err != nil {
+					return nil, "", err
+				}
+				return ptrs(l.Items), l.Continue, nil
+			},
+			func(ctx context.Context, _, name string) (*admissionregistrationv1.ValidatingAdmissionPolicyBinding, error) {
+				return c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Get(ctx, name, metav1.GetOptions{})
+			},
+			admissionregistrationv1ac.ExtractValidatingAdmissionPolicyBinding,
+			func(ctx context.Context, _ string, ac *admissionregistrationv1ac.ValidatingAdmissionPolicyBindingApplyConfiguration, o metav1.ApplyOptions) error {
+				_, err := c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Apply(ctx, ac, o)
+				return err
+			}),
 	}
 }
 
@@ -153,13 +237,38 @@ func ptrs[T any](items []T) []*T {
 
 // normalize turns an apply configuration into plain JSON values so a desired
 // object and the fields extracted from a live one compare with DeepEqual.
+// Empty objects are dropped: a required empty field such as a
+// NetworkPolicy's `podSelector: {}` is sent, but owning it leaves nothing
+// for Extract to return.
 func normalize(v any) (any, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
 	var out any
-	return out, json.Unmarshal(b, &out)
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	return dropEmpty(out), nil
+}
+
+func dropEmpty(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			e = dropEmpty(e)
+			if m, ok := e.(map[string]any); (ok && len(m) == 0) || e == nil {
+				delete(t, k)
+				continue
+			}
+			t[k] = e
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = dropEmpty(e)
+		}
+	}
+	return v
 }
 
 func key(ns, name string) string { return ns + "/" + name }

@@ -13,10 +13,12 @@ import (
 )
 
 type applyOptions struct {
-	files   []string
-	dryRun  bool
-	adopt   bool
-	workers int
+	files      []string
+	dryRun     bool
+	adopt      bool
+	workers    int
+	prune      bool
+	deleteData bool
 }
 
 func newApplyCmd(s Streams, f *factory) *cobra.Command {
@@ -39,12 +41,17 @@ func newApplyCmd(s Streams, f *factory) *cobra.Command {
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "have the API server check every change without persisting it")
 	cmd.Flags().BoolVar(&o.adopt, "adopt", false, "take over existing objects that bulkhead does not manage")
 	cmd.Flags().IntVar(&o.workers, "concurrency", apply.DefaultWorkers, "concurrent writes")
+	cmd.Flags().BoolVar(&o.prune, "prune", false, "offboard what bulkhead manages and the spec no longer names: revoke credentials, remove bindings, cordon removed tenants' namespaces (the spec must list every tenant)")
+	cmd.Flags().BoolVar(&o.deleteData, "delete-data", false, "with --prune: delete removed tenants' namespaces and everything in them")
 	return cmd
 }
 
 func (o *applyOptions) validate() error {
 	if len(o.files) == 0 {
 		return invalid("no tenant spec given: pass -f FILE, -f DIR or -f -")
+	}
+	if o.deleteData && !o.prune {
+		return invalid("--delete-data needs --prune")
 	}
 	if o.workers < 1 {
 		return invalid("--concurrency must be at least 1, got %d", o.workers)
@@ -67,8 +74,14 @@ func (o *applyOptions) run(cmd *cobra.Command, s Streams, f *factory) error {
 		suffix = " (server dry run)"
 	}
 	start := time.Now()
-	applier := apply.New(client, apply.Options{DryRun: o.dryRun, Adopt: o.adopt, Workers: o.workers})
+	bar := newProgress(s.ErrOut, len(objs))
+	applier := apply.New(client, apply.Options{DryRun: o.dryRun, Adopt: o.adopt, Workers: o.workers, Progress: bar.report})
 	results, err := applier.Apply(cmd.Context(), objs)
+	if err == nil && o.prune {
+		var pruned []apply.Result
+		pruned, err = applier.Prune(cmd.Context(), objs, apply.PruneOptions{DeleteData: o.deleteData, Now: time.Now()})
+		results = append(results, pruned...)
+	}
 	// In input order, whatever order the workers finished in, so that output
 	// is stable and diffable; failures are listed once, in the error.
 	counts := map[apply.Action]int{}
@@ -79,8 +92,12 @@ func (o *applyOptions) run(cmd *cobra.Command, s Streams, f *factory) error {
 		}
 	}
 	if results != nil {
-		fmt.Fprintf(s.ErrOut, "%d tenants, %d objects: %d created, %d configured, %d unchanged, %d failed%s in %s\n",
-			len(tenants), len(objs), counts[apply.Created], counts[apply.Configured], counts[apply.Unchanged], counts[apply.Failed],
+		pruned := ""
+		if o.prune {
+			pruned = fmt.Sprintf(", %d revoked, %d deleted, %d cordoned", counts[apply.Revoked], counts[apply.Deleted]+counts[apply.Pruned], counts[apply.Cordoned])
+		}
+		fmt.Fprintf(s.ErrOut, "%d tenants, %d objects: %d created, %d configured, %d unchanged%s, %d failed%s in %s\n",
+			len(tenants), len(objs), counts[apply.Created], counts[apply.Configured], counts[apply.Unchanged], pruned, counts[apply.Failed],
 			suffix, time.Since(start).Round(time.Millisecond))
 	}
 	return err

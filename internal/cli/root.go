@@ -98,6 +98,8 @@ the isolation with each member's own credentials.`,
 		newKubeconfigCmd(s, f),
 		newVerifyCmd(s, f),
 		newRenderCmd(s),
+		newPlanCmd(s, f),
+		newRevokeCmd(s, f),
 	)
 	return root
 }

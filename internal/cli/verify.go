@@ -16,6 +16,7 @@ import (
 type verifyOptions struct {
 	files  []string
 	output string
+	others int
 }
 
 func newVerifyCmd(s Streams, f *factory) *cobra.Command {
@@ -38,11 +39,15 @@ runs. Exits 1 if any expectation fails.`,
 			if o.output != "table" && o.output != "json" {
 				return invalid("--output must be table or json, got %q", o.output)
 			}
+			if o.others < 0 {
+				return invalid("--others must be 0 (all) or more, got %d", o.others)
+			}
 			return o.run(cmd, s, f)
 		},
 	}
 	cmd.Flags().StringSliceVarP(&o.files, "filename", "f", nil, "tenant spec files or directories; default: every bulkhead tenant on the cluster")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "table or json")
+	cmd.Flags().IntVar(&o.others, "others", 20, "how many other tenants' namespaces each member probes (the next ones in name order, so every namespace is probed by that many others); 0 = all")
 	return cmd
 }
 
@@ -68,7 +73,7 @@ func (o *verifyOptions) run(cmd *cobra.Command, s Streams, f *factory) error {
 			return fmt.Errorf("no bulkhead tenants on this cluster: run `bulkhead apply -f SPEC` first, or pass -f")
 		}
 	}
-	report, err := verify.Run(ctx, cfg, tenants, verify.Options{})
+	report, err := verify.Run(ctx, cfg, tenants, verify.Options{Others: o.others})
 	if err != nil {
 		return err
 	}

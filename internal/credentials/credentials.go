@@ -18,7 +18,6 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
-	"github.com/bulkhead-dev/bulkhead/internal/apply"
 	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
 
@@ -70,7 +69,7 @@ func Legacy(ctx context.Context, c interface {
 		WithLabels(render.Labels(tenant)).
 		WithAnnotations(map[string]string{corev1.ServiceAccountNameKey: sa}).
 		WithType(corev1.SecretTypeServiceAccountToken)
-	if _, err := c.Secrets(ns).Apply(ctx, secret, metav1.ApplyOptions{FieldManager: apply.FieldManager, Force: true}); err != nil {
+	if _, err := c.Secrets(ns).Apply(ctx, secret, metav1.ApplyOptions{FieldManager: render.FieldManager, Force: true}); err != nil {
 		return Token{}, fmt.Errorf("create token secret %s in %s: %w", name, ns, err)
 	}
 	var token []byte

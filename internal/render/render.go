@@ -6,6 +6,7 @@ package render
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -13,6 +14,10 @@ import (
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 )
+
+// FieldManager is the one server-side apply field manager of every bulkhead
+// write, whichever package makes it.
+const FieldManager = "bulkhead"
 
 // Labels every rendered object carries. They are how apply recognises objects it
 // may change and how verify finds tenants on a cluster.
@@ -40,22 +45,28 @@ func Labels(tenant string) map[string]string {
 // RoleName is the name of the namespaced Role of one access level.
 func RoleName(level v1alpha1.RoleName) string { return "bulkhead-" + string(level) }
 
-// Tenant renders the objects of one defaulted, valid tenant: its Namespace,
-// its ServiceAccounts, one Role per access level and one RoleBinding per member.
-// Cluster-scoped objects come first so they can be applied first.
+// Tenant renders the objects of one defaulted, valid tenant (guardrails
+// resolved, as spec.Load returns it): its Namespace with Pod Security labels,
+// its ServiceAccounts, one Role per access level, one RoleBinding per member,
+// its ResourceQuota, LimitRange and NetworkPolicies. The Namespace comes first
+// so it can be applied first.
 func Tenant(t v1alpha1.Tenant) []Object {
 	ns := t.Spec.Namespace
 	labels := Labels(t.Name)
-	objs := []Object{
-		corev1ac.Namespace(ns).WithLabels(labels),
-	}
+	objs := []Object{namespace(t)}
 	for _, m := range t.Spec.Members {
 		if m.Kind == v1alpha1.ServiceAccountMember {
 			objs = append(objs, corev1ac.ServiceAccount(m.Name, ns).WithLabels(labels))
 		}
 	}
+	// Only the levels some member holds: a Role nobody is bound to is an
+	// object to write, list and audit for nothing. A tenant with an admin
+	// gets every level, so the admin can share edit or view within the team.
+	hasAdmin := slices.ContainsFunc(t.Spec.Members, func(m v1alpha1.Member) bool { return m.Role == v1alpha1.AdminRole })
 	for _, level := range v1alpha1.RoleNames {
-		objs = append(objs, rbacv1ac.Role(RoleName(level), ns).WithLabels(labels).WithRules(Rules(level)...))
+		if hasAdmin || slices.ContainsFunc(t.Spec.Members, func(m v1alpha1.Member) bool { return m.Role == level }) {
+			objs = append(objs, rbacv1ac.Role(RoleName(level), ns).WithLabels(labels).WithRules(Rules(level)...))
+		}
 	}
 	for _, m := range t.Spec.Members {
 		objs = append(objs, rbacv1ac.RoleBinding(BindingName(m), ns).
@@ -66,12 +77,20 @@ func Tenant(t v1alpha1.Tenant) []Object {
 				WithName(RoleName(m.Role))).
 			WithSubjects(subject(m, ns)))
 	}
-	return objs
+	if t.Spec.Quota != nil {
+		objs = append(objs, quota(t))
+	}
+	if lr := limitRange(t); lr != nil {
+		objs = append(objs, lr)
+	}
+	return append(objs, networkPolicies(t)...)
 }
 
-// Tenants renders many tenants; all cluster-scoped objects come first.
+// Tenants renders many tenants and the admission policy they share; all
+// cluster-scoped objects come first.
 func Tenants(ts []v1alpha1.Tenant) []Object {
-	var cluster, namespaced []Object
+	cluster := admissionPolicy()
+	var namespaced []Object
 	for _, t := range ts {
 		for _, o := range Tenant(t) {
 			if o.GetNamespace() == nil || *o.GetNamespace() == "" {

@@ -2,6 +2,10 @@ package render
 
 import (
 	"flag"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,14 +17,30 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// tenant is a test builder: a defaulted tenant with the given members.
+// tenant is a test builder: a defaulted tenant with the given members and
+// resolved guardrails, as spec.Load returns it.
 func tenant(name string, members ...v1alpha1.Member) v1alpha1.Tenant {
-	t := v1alpha1.Tenant{Spec: v1alpha1.TenantSpec{Namespace: name, Members: members}}
+	t := v1alpha1.Tenant{Spec: v1alpha1.TenantSpec{Namespace: name, Members: members, Guardrails: guardrails()}}
 	t.Name = name
 	if len(members) == 0 {
 		t.Spec.Members = []v1alpha1.Member{member(v1alpha1.ServiceAccountMember, name+"-user", v1alpha1.EditRole)}
 	}
 	return t
+}
+
+func guardrails() v1alpha1.Guardrails {
+	q := resource.MustParse
+	ptr := func(s string) *resource.Quantity { v := q(s); return &v }
+	return v1alpha1.Guardrails{
+		Quota: &v1alpha1.Quota{GPUs: ptr("2"), GPUResource: "nvidia.com/gpu", CPU: ptr("16"), Memory: ptr("64Gi"),
+			Pods: ptr("50"), Storage: ptr("500Gi"), PersistentVolumeClaims: ptr("20")},
+		Limits: &v1alpha1.Limits{
+			DefaultRequest: corev1.ResourceList{corev1.ResourceCPU: q("100m"), corev1.ResourceMemory: q("256Mi")},
+			Default:        corev1.ResourceList{corev1.ResourceMemory: q("2Gi")},
+		},
+		PodSecurity: v1alpha1.PodSecurityBaseline,
+		Network:     &v1alpha1.Network{Mode: v1alpha1.NetworkIsolated, Egress: v1alpha1.EgressOpen},
+	}
 }
 
 func member(kind v1alpha1.MemberKind, name string, role v1alpha1.RoleName) v1alpha1.Member {
@@ -35,6 +55,7 @@ func TestGolden(t *testing.T) {
 			member(v1alpha1.UserMember, "carol@example.com", v1alpha1.EditRole),
 			member(v1alpha1.GroupMember, "oidc:vision-readers", v1alpha1.ViewRole))},
 		"two-researchers": {tenant("bob"), tenant("alice")},
+		"gpu-lab":         {gpuLab()},
 	}
 	for name, ts := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -59,15 +80,50 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// gpuLab exercises every guardrail option: MIG profiles, restricted pod
+// security, allowed ingress sources and restricted egress.
+func gpuLab() v1alpha1.Tenant {
+	t := tenant("gpu-lab", member(v1alpha1.UserMember, "lead@example.com", v1alpha1.AdminRole))
+	q := resource.MustParse
+	t.Spec.Quota.ExtendedResources = map[corev1.ResourceName]resource.Quantity{"nvidia.com/mig-1g.10gb": q("2")}
+	t.Spec.Limits.Max = corev1.ResourceList{corev1.ResourceMemory: q("64Gi")}
+	t.Spec.PodSecurity = v1alpha1.PodSecurityRestricted
+	t.Spec.Network = &v1alpha1.Network{
+		Mode: v1alpha1.NetworkIsolated,
+		AllowFrom: []v1alpha1.NetworkPeer{
+			{Namespace: "ingress-nginx"},
+			{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "monitoring"}},
+				PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "prometheus"}}},
+		},
+		Egress:      v1alpha1.EgressRestricted,
+		EgressCIDRs: []string{"10.20.0.0/16"},
+	}
+	return t
+}
+
+func TestOpenNetworkAndNoLimitsRenderNothing(t *testing.T) {
+	tn := tenant("open")
+	tn.Spec.Network.Mode = v1alpha1.NetworkOpen
+	tn.Spec.Limits = &v1alpha1.Limits{}
+	for _, o := range Tenant(tn) {
+		if k := *o.GetKind(); k == "NetworkPolicy" || k == "LimitRange" {
+			t.Errorf("rendered a %s for an open network without limits", k)
+		}
+	}
+}
+
 func TestClusterScopedFirst(t *testing.T) {
 	objs := Tenants([]v1alpha1.Tenant{tenant("bob"), tenant("alice")})
-	if *objs[0].GetKind() != "Namespace" || *objs[1].GetKind() != "Namespace" {
-		t.Fatalf("first objects are %s and %s, want the two Namespaces", *objs[0].GetKind(), *objs[1].GetKind())
-	}
-	for _, o := range objs[2:] {
-		if *o.GetKind() == "Namespace" {
-			t.Errorf("namespace %s after namespaced objects", *o.GetName())
+	seenNamespaced := false
+	for _, o := range objs {
+		clusterScoped := o.GetNamespace() == nil || *o.GetNamespace() == ""
+		if clusterScoped && seenNamespaced {
+			t.Errorf("%s %s after namespaced objects", *o.GetKind(), *o.GetName())
 		}
+		seenNamespaced = seenNamespaced || !clusterScoped
+	}
+	if *objs[0].GetKind() != "ValidatingAdmissionPolicy" || *objs[2].GetKind() != "Namespace" {
+		t.Errorf("objects start with %s, %s", *objs[0].GetKind(), *objs[2].GetKind())
 	}
 }
 
@@ -83,8 +139,12 @@ func TestRolesKeepGuardrails(t *testing.T) {
 				}
 			}
 			for _, g := range r.APIGroups {
-				if g == "rbac.authorization.k8s.io" || g == "extensions" {
+				rbacForAdmin := g == "rbac.authorization.k8s.io" && level == v1alpha1.AdminRole
+				if (g == "rbac.authorization.k8s.io" && !rbacForAdmin) || g == "extensions" {
 					t.Errorf("%s: grants group %q", level, g)
+				}
+				if rbacForAdmin && !slices.Equal(r.Resources, []string{"rolebindings"}) && !slices.Equal(r.Verbs, readVerbs) {
+					t.Errorf("admin may change %v in rbac.authorization.k8s.io; only rolebindings are meant", r.Resources)
 				}
 			}
 			writes := slices.ContainsFunc(r.Verbs, func(v string) bool { return !slices.Contains(readVerbs, v) })

@@ -43,10 +43,21 @@ var observations = []grant{
 	{"networking.k8s.io", []string{"networkpolicies"}, readVerbs},
 }
 
+// administration lets a tenant admin share the namespace within the team.
+// RBAC alone cannot say "only our Roles, only our people": the admission
+// policy (admission.go) does.
+var administration = []grant{
+	{"rbac.authorization.k8s.io", []string{"rolebindings"}, writeVerbs},
+	{"rbac.authorization.k8s.io", []string{"roles"}, readVerbs},
+}
+
 // Rules returns the rules of one access level.
 func Rules(level v1alpha1.RoleName) []*rbacv1ac.PolicyRuleApplyConfiguration {
 	var gs []grant
 	switch level {
+	case v1alpha1.AdminRole:
+		gs = append(append(gs, workloads...), observations...)
+		gs = append(gs, administration...)
 	case v1alpha1.EditRole:
 		gs = append(append(gs, workloads...), observations...)
 	case v1alpha1.ViewRole:

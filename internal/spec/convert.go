@@ -45,14 +45,17 @@ type converter struct {
 	// nulled values are written as null: they already produced an error,
 	// and null leaves the Go value untouched so decoding can go on.
 	nulled map[*yaml.Node]bool
+	// omitted values are left out with their key: unlike null, that also
+	// keeps a map entry from appearing with a zero value.
+	omitted map[*yaml.Node]bool
 	// expanding holds the anchors being expanded, to refuse an alias that
 	// refers to a value containing itself.
 	expanding map[*yaml.Node]bool
 	nodes     int
 }
 
-func toJSON(root *yaml.Node, nulled map[*yaml.Node]bool) *converter {
-	c := &converter{nulled: nulled, expanding: map[*yaml.Node]bool{}}
+func toJSON(root *yaml.Node, nulled, omitted map[*yaml.Node]bool) *converter {
+	c := &converter{nulled: nulled, omitted: omitted, expanding: map[*yaml.Node]bool{}}
 	c.value(root, nil, "")
 	return c
 }
@@ -116,6 +119,9 @@ func (c *converter) mapping(n *yaml.Node, path string) {
 	first := true
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
+		if c.omitted[v] {
+			continue
+		}
 		name, ok := c.keyName(k, path)
 		if !ok {
 			continue

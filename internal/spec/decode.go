@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	sigsjson "sigs.k8s.io/json"
 
@@ -26,21 +28,62 @@ type fileTenant struct {
 	Spec       v1alpha1.TenantSpec `json:"spec"`
 }
 
+// fileDefaults mirrors v1alpha1.TenantDefaults the way fileTenant mirrors
+// v1alpha1.Tenant.
+type fileDefaults struct {
+	APIVersion string              `json:"apiVersion"`
+	Kind       string              `json:"kind"`
+	Metadata   fileMetadata        `json:"metadata"`
+	Spec       v1alpha1.Guardrails `json:"spec"`
+}
+
 type fileMetadata struct {
 	Name string `json:"name"`
-	// Namespace is decoded only to tell the user that a Tenant has none.
+	// Namespace is decoded only to tell the user that a Tenant (or a
+	// TenantDefaults) has none.
 	Namespace   string            `json:"namespace"`
 	Labels      map[string]string `json:"labels"`
 	Annotations map[string]string `json:"annotations"`
 }
 
-func (f fileTenant) tenant() v1alpha1.Tenant {
-	var t v1alpha1.Tenant
-	t.APIVersion, t.Kind = f.APIVersion, f.Kind
-	t.Name, t.Namespace = f.Metadata.Name, f.Metadata.Namespace
-	t.Labels, t.Annotations = f.Metadata.Labels, f.Metadata.Annotations
-	t.Spec = f.Spec
-	return t
+func (m fileMetadata) objectMeta() metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, Labels: m.Labels, Annotations: m.Annotations}
+}
+
+// kinds are the document kinds a spec file may hold, in the order messages
+// list them, with the Go type each is decoded into.
+var kinds = []struct {
+	name string
+	typ  reflect.Type
+}{
+	{v1alpha1.TenantKind, reflect.TypeFor[fileTenant]()},
+	{v1alpha1.TenantDefaultsKind, reflect.TypeFor[fileDefaults]()},
+}
+
+func kindNames() []string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = k.name
+	}
+	return names
+}
+
+func kindName(typ reflect.Type) string {
+	for _, k := range kinds {
+		if k.typ == typ {
+			return k.name
+		}
+	}
+	return ""
+}
+
+func fileType(kind string) reflect.Type {
+	for _, k := range kinds {
+		if k.name == kind {
+			return k.typ
+		}
+	}
+	return nil
 }
 
 // maxTypeErrors bounds the decode retries of one document (see
@@ -58,10 +101,12 @@ type docError struct {
 // decoded is the outcome of decoding one document.
 type decoded struct {
 	doc document
-	// tenant is nil when the document is not a Tenant at all or too broken
-	// to be worth validating.
-	tenant *v1alpha1.Tenant
-	errs   []docError
+	// tenant or defaults is set after the document's kind; both are nil
+	// when the document has no supported kind or is too broken to be worth
+	// validating.
+	tenant   *v1alpha1.Tenant
+	defaults *v1alpha1.TenantDefaults
+	errs     []docError
 	// badPaths are fields whose value was unusable and thus dropped;
 	// validation errors about them would only repeat the decode error.
 	badPaths []string
@@ -77,15 +122,25 @@ func decodeDocument(doc document) decoded {
 	root := resolveAlias(doc.root)
 	if root.Kind != yaml.MappingNode {
 		out.errs = append(out.errs, docError{line: doc.line(root), detail: fmt.Sprintf(
-			"a Tenant document must be a mapping with apiVersion, kind, metadata and spec, not %s; fix the document", describeNode(root))})
+			"a document must be a mapping with apiVersion, kind, metadata and spec, not %s; fix the document", describeNode(root))})
 		return out
 	}
-	if errs := checkTypeMeta(doc, root); len(errs) > 0 {
+	kind, errs := checkTypeMeta(doc, root)
+	if len(errs) > 0 {
 		out.errs = append(out.errs, errs...)
 		return out
 	}
+	typ := fileType(kind)
+	// Quantities the decoder would refuse are reported here and left out,
+	// see checkQuantities.
+	omitted := map[*yaml.Node]bool{}
+	for _, p := range checkQuantities(root, typ) {
+		omitted[p.value] = true
+		out.badPaths = append(out.badPaths, p.path)
+		out.errs = append(out.errs, docError{line: doc.line(p.key), field: p.path, detail: p.detail})
+	}
 	nulled := map[*yaml.Node]bool{}
-	var ft fileTenant
+	var target reflect.Value
 	var conv *converter
 	var strictErrs []error
 	for retry := 0; ; retry++ {
@@ -94,10 +149,10 @@ func decodeDocument(doc document) decoded {
 				"stopped checking this document after %d values of the wrong type; fix them and run again", maxTypeErrors)})
 			return out
 		}
-		ft = fileTenant{}
-		conv = toJSON(root, nulled)
+		target = reflect.New(typ)
+		conv = toJSON(root, nulled, omitted)
 		var err error
-		strictErrs, err = sigsjson.UnmarshalStrict(conv.buf.Bytes(), &ft)
+		strictErrs, err = sigsjson.UnmarshalStrict(conv.buf.Bytes(), target.Interface())
 		if err == nil {
 			break
 		}
@@ -125,10 +180,16 @@ func decodeDocument(doc document) decoded {
 		out.errs = append(out.errs, docError{line: doc.line(p.node), field: p.path, detail: p.detail})
 	}
 	for _, e := range strictErrs {
-		out.errs = append(out.errs, strictError(doc, root, e))
+		out.errs = append(out.errs, strictError(doc, root, typ, e))
 	}
-	t := ft.tenant()
-	out.tenant = &t
+	switch f := target.Interface().(type) {
+	case *fileTenant:
+		out.tenant = &v1alpha1.Tenant{ObjectMeta: f.Metadata.objectMeta(), Spec: f.Spec}
+		out.tenant.APIVersion, out.tenant.Kind = f.APIVersion, f.Kind
+	case *fileDefaults:
+		out.defaults = &v1alpha1.TenantDefaults{ObjectMeta: f.Metadata.objectMeta(), Spec: f.Spec}
+		out.defaults.APIVersion, out.defaults.Kind = f.APIVersion, f.Kind
+	}
 	return out
 }
 
@@ -154,7 +215,7 @@ func nodeOrKey(key, value *yaml.Node) *yaml.Node {
 
 // strictError turns an unknown- or duplicate-field error into a docError at
 // the offending key.
-func strictError(doc document, root *yaml.Node, err error) docError {
+func strictError(doc document, root *yaml.Node, typ reflect.Type, err error) docError {
 	var fe sigsjson.FieldError
 	if !errors.As(err, &fe) {
 		return docError{line: doc.line(root), detail: err.Error()}
@@ -176,14 +237,14 @@ func strictError(doc document, root *yaml.Node, err error) docError {
 		if parent == path {
 			parent = ""
 		}
-		known := knownFields(reflect.TypeFor[fileTenant](), parent)
+		known := knownFields(typ, parent)
 		if s := suggest(key.Value, known); s != "" {
 			detail = fmt.Sprintf("Unknown field; rename it to %q or remove it", s)
 		}
 		if len(known) > 0 {
 			where := parent
 			if where == "" {
-				where = "a Tenant document"
+				where = "a " + kindName(typ) + " document"
 			}
 			detail += fmt.Sprintf(" (%s takes: %s)", where, strings.Join(known, ", "))
 		}
@@ -193,30 +254,32 @@ func strictError(doc document, root *yaml.Node, err error) docError {
 
 // checkTypeMeta insists on apiVersion and kind before decoding anything else:
 // a document of another kind (a Namespace, say, mixed into the file) would
-// otherwise drown its one real problem in unknown-field errors.
-func checkTypeMeta(doc document, root *yaml.Node) []docError {
+// otherwise drown its one real problem in unknown-field errors. It returns
+// the kind when both are right.
+func checkTypeMeta(doc document, root *yaml.Node) (string, []docError) {
 	var errs []docError
-	check := func(name, want string) {
+	check := func(name string, want []string) string {
 		key, value := lookup(root, name, false)
 		if key == nil || value == nil || (value.Kind == yaml.ScalarNode && value.ShortTag() == "!!null") {
-			fe := field.Required(field.NewPath(name), fmt.Sprintf("add %s: %s", name, want))
+			fe := field.Required(field.NewPath(name), fmt.Sprintf("add %s: %s", name, strings.Join(want, " or ")))
 			errs = append(errs, docError{line: doc.line(root), field: fe.Field, detail: fe.ErrorBody()})
-			return
+			return ""
 		}
-		if value.Kind == yaml.ScalarNode && value.Value == want {
-			return
+		if value.Kind == yaml.ScalarNode && slices.Contains(want, value.Value) {
+			return value.Value
 		}
 		got := value.Value
 		if value.Kind != yaml.ScalarNode {
 			got = describeNode(value)
 		}
-		fe := field.NotSupported(field.NewPath(name), got, []string{want})
+		fe := field.NotSupported(field.NewPath(name), got, want)
 		errs = append(errs, docError{line: doc.line(key), field: fe.Field,
-			detail: fe.ErrorBody() + "; this file format only holds Tenants, move other objects elsewhere"})
+			detail: fe.ErrorBody() + "; this file format only holds Tenants and their TenantDefaults, move other objects elsewhere"})
+		return ""
 	}
-	check("apiVersion", v1alpha1.SchemeGroupVersion.String())
-	check("kind", v1alpha1.TenantKind)
-	return errs
+	check("apiVersion", []string{v1alpha1.SchemeGroupVersion.String()})
+	kind := check("kind", kindNames())
+	return kind, errs
 }
 
 // typeMismatch explains a value of the wrong type in YAML terms, since the

@@ -8,10 +8,21 @@ import (
 
 // Default fills in what a spec may leave out: the namespace defaults to the
 // tenant's name, a tenant without members gets one ServiceAccount
-// "<name>-user" with role edit, and members default to kind ServiceAccount
-// and role edit. It never overwrites a value that is set. The member list is
-// copied before it is changed, so a caller's slice is never modified.
-func Default(t *v1alpha1.Tenant) {
+// "<name>-user" with role edit, members default to kind ServiceAccount and
+// role edit, and the guardrails are resolved against bulkhead's built-in
+// defaults only (see ResolveGuardrails). It never overwrites a value that
+// is set. Lists, maps and quantities are copied before they are changed, so
+// a caller's values are never modified.
+//
+// Tenants that come with a TenantDefaults document need DefaultWith; Load
+// does that itself.
+func Default(t *v1alpha1.Tenant) { DefaultWith(t, nil) }
+
+// DefaultWith is Default with the spec of a TenantDefaults document (nil for
+// none) between the tenant's own guardrails and the built-in ones. Defaulting
+// twice changes nothing, so a tenant defaulted with its TenantDefaults may be
+// passed to Default again.
+func DefaultWith(t *v1alpha1.Tenant, defaults *v1alpha1.Guardrails) {
 	if t.Spec.Namespace == "" {
 		t.Spec.Namespace = t.Name
 	}
@@ -31,4 +42,5 @@ func Default(t *v1alpha1.Tenant) {
 			m.Role = v1alpha1.EditRole
 		}
 	}
+	t.Spec.Guardrails = ResolveGuardrails(&t.Spec.Guardrails, defaults)
 }

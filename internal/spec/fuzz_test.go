@@ -6,17 +6,22 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 )
 
 // FuzzParse checks that Parse never panics and keeps its promises: either
-// defaulted tenants that validate, or no tenants and an *Errors whose every
-// problem points into the input.
+// defaulted tenants with complete guardrails that validate, or no tenants
+// and an *Errors whose every problem points into the input.
 func FuzzParse(f *testing.F) {
 	seeds, err := filepath.Glob("testdata/valid/*.y*ml")
 	if err != nil {
 		f.Fatal(err)
 	}
-	seeds = append(seeds, "testdata/three-problems.yaml", "testdata/invalid/merge-key.yaml")
+	seeds = append(seeds, "testdata/three-problems.yaml", "testdata/invalid/merge-key.yaml",
+		"testdata/invalid/default-above-defaults-max.yaml", "testdata/invalid/bad-selector-operator.yaml")
 	for _, s := range seeds {
 		data, err := os.ReadFile(s)
 		if err != nil {
@@ -45,8 +50,38 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("member of %q was not defaulted: %+v", tn.Name, m)
 				}
 			}
+			if missing := incomplete(tn.Spec.Guardrails); missing != "" {
+				t.Fatalf("guardrails of %q lack %s: %+v", tn.Name, missing, tn.Spec.Guardrails)
+			}
 		}
 	})
+}
+
+// incomplete names the first guardrail render would find missing, "" if
+// there is none.
+func incomplete(g v1alpha1.Guardrails) string {
+	switch {
+	case g.Quota == nil:
+		return "quota"
+	case g.Limits == nil:
+		return "limits"
+	case g.Network == nil:
+		return "network"
+	case g.PodSecurity == "":
+		return "podSecurity"
+	case g.Network.Mode == "" || g.Network.Egress == "":
+		return "network mode or egress"
+	}
+	q := g.Quota
+	for _, v := range []*resource.Quantity{q.GPUs, q.CPU, q.Memory, q.Pods, q.Storage, q.PersistentVolumeClaims} {
+		if v == nil {
+			return "a quota quantity"
+		}
+	}
+	if q.GPUResource == "" {
+		return "quota.gpuResource"
+	}
+	return ""
 }
 
 func checkProblems(t *testing.T, data []byte, tenants []Tenant, err error) {

@@ -28,10 +28,21 @@ type Tenant struct {
 // Load reads every path: files (whatever their extension), directories
 // (recursively, taking *.yaml and *.yml files in lexical order and skipping
 // hidden entries) and "-" for stdin. It decodes every document strictly,
-// validates the tenants, applies the defaults and returns the tenants in
-// input order. On any problem it returns no tenants and an *Errors listing
-// every problem found, so that nothing is applied from a half-valid spec.
+// validates the tenants, applies the defaults (including a TenantDefaults
+// document, wherever it appears in the input) and returns the tenants in
+// input order, each with complete guardrails. On any problem it returns no
+// tenants and an *Errors listing every problem found, so that nothing is
+// applied from a half-valid spec. LoadAll also returns the TenantDefaults.
 func Load(paths []string, stdin io.Reader) ([]Tenant, error) {
+	in, err := LoadAll(paths, stdin)
+	if err != nil {
+		return nil, err
+	}
+	return in.Tenants, nil
+}
+
+// LoadAll is Load returning everything loaded.
+func LoadAll(paths []string, stdin io.Reader) (*Input, error) {
 	l := &loader{stdin: stdin}
 	if len(paths) == 0 {
 		l.errs = append(l.errs, Error{Detail: "no input given; pass spec files, directories or - for standard input"})
@@ -45,6 +56,15 @@ func Load(paths []string, stdin io.Reader) ([]Tenant, error) {
 // Parse is Load for one in-memory document stream; name stands for the file
 // in messages.
 func Parse(name string, data []byte) ([]Tenant, error) {
+	in, err := ParseAll(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return in.Tenants, nil
+}
+
+// ParseAll is Parse returning everything loaded.
+func ParseAll(name string, data []byte) (*Input, error) {
 	l := &loader{inputs: []input{{name: name, data: data}}, order: []string{name}}
 	return l.finish()
 }
@@ -193,71 +213,4 @@ func readProblem(err error) string {
 		err = pe.Err
 	}
 	return "cannot read: " + err.Error()
-}
-
-// finish decodes and validates everything read; see Load.
-func (l *loader) finish() ([]Tenant, error) {
-	var tenants []Tenant
-	var docs []decoded
-	for _, in := range l.inputs {
-		found := l.decodeStream(in)
-		for _, d := range found {
-			if d.tenant != nil {
-				tenants = append(tenants, Tenant{Tenant: *d.tenant, Source: Source{File: in.name, Line: d.doc.line(d.doc.root)}})
-				docs = append(docs, d)
-			}
-		}
-	}
-	locate := func(i int, path string) Source {
-		src := tenants[i].Source
-		if line := lineOf(lookup(docs[i].doc.root, path, false)); line > 0 {
-			src.Line = docs[i].doc.lineOffset + line
-		}
-		return src
-	}
-	var findings []finding
-	for _, f := range validateAll(tenants, locate) {
-		if !underAny(f.err.Field, docs[f.tenant].badPaths) {
-			findings = append(findings, f)
-		}
-	}
-	l.errs = append(l.errs, locateAll(findings, locate)...)
-	if err := asError(l.errs, l.order); err != nil {
-		return nil, err
-	}
-	for i := range tenants {
-		Default(&tenants[i].Tenant)
-	}
-	return tenants, nil
-}
-
-// decodeStream splits and decodes one input, recording its problems.
-func (l *loader) decodeStream(in input) []decoded {
-	docs, syntaxErrs := splitDocuments(in.data)
-	for _, e := range syntaxErrs {
-		l.errs = append(l.errs, Error{File: in.name, Line: e.line, Detail: e.detail})
-	}
-	if len(docs) == 0 && len(syntaxErrs) == 0 {
-		l.errs = append(l.errs, Error{File: in.name, Detail: "no Tenant documents found; add one (apiVersion: " +
-			v1alpha1.SchemeGroupVersion.String() + ", kind: " + v1alpha1.TenantKind + ") or leave the file out"})
-	}
-	out := make([]decoded, 0, len(docs))
-	for _, doc := range docs {
-		d := decodeDocument(doc)
-		for _, e := range d.errs {
-			l.errs = append(l.errs, Error{File: in.name, Line: e.line, Field: e.field, Detail: e.detail})
-		}
-		out = append(out, d)
-	}
-	return out
-}
-
-// underAny reports whether path is one of prefixes or lies beneath one.
-func underAny(path string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if path == p || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") {
-			return true
-		}
-	}
-	return false
 }

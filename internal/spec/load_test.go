@@ -42,7 +42,8 @@ func mustLoad(t *testing.T, paths []string, stdin string) []Tenant {
 func TestLoadDirectory(t *testing.T) {
 	got := summarize(mustLoad(t, []string{"testdata/valid"}, ""))
 	// Lexical order, recursing into nested/; the hidden .ignored.yaml (which
-	// is broken) and nested/README.md are not read.
+	// is broken) and nested/README.md are not read. gpu-lab.yaml holds a
+	// TenantDefaults besides its tenant.
 	want := []summary{
 		{"testdata/valid/01-minimal.yaml:2", "bob", "bob", []v1alpha1.Member{sa("bob-user", v1alpha1.EditRole)}},
 		{"testdata/valid/02-multi-doc.yaml:3", "alice", "alice-dev", []v1alpha1.Member{sa("alice-user", v1alpha1.EditRole)}},
@@ -53,12 +54,33 @@ func TestLoadDirectory(t *testing.T) {
 			{Name: "oidc:payments-oncall", Kind: v1alpha1.GroupMember, Role: v1alpha1.EditRole},
 			{Name: "auditors", Kind: v1alpha1.GroupMember, Role: v1alpha1.ViewRole},
 			sa("payments-deployer", v1alpha1.EditRole)}},
+		{"testdata/valid/gpu-lab.yaml:14", "vision", "vision", []v1alpha1.Member{{Name: "lead", Kind: v1alpha1.UserMember, Role: v1alpha1.AdminRole}}},
 		{"testdata/valid/nested/deeper/ml.yml:2", "ml", "ml", []v1alpha1.Member{sa("trainer", v1alpha1.ViewRole)}},
 		{"testdata/valid/nested/search.yaml:1", "search", "search-prod", []v1alpha1.Member{
 			sa("indexer", v1alpha1.EditRole), {Name: "search-admins", Kind: v1alpha1.GroupMember, Role: v1alpha1.EditRole}}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("loaded\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// TestDefaultsApplyWhereverTheyAre: the TenantDefaults in gpu-lab.yaml
+// applies to the tenants of files read before it and after it.
+func TestDefaultsApplyWhereverTheyAre(t *testing.T) {
+	in, err := LoadAll([]string{"testdata/valid"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Defaults == nil || in.DefaultsSource.String() != "testdata/valid/gpu-lab.yaml:1" {
+		t.Fatalf("defaults %v from %v", in.Defaults, in.DefaultsSource)
+	}
+	for _, tn := range in.Tenants {
+		if tn.Spec.PodSecurity != v1alpha1.PodSecurityRestricted || len(tn.Spec.Network.AllowFrom) != 2 {
+			t.Errorf("%s (%s) did not get the TenantDefaults: %+v", tn.Name, tn.Source, tn.Spec.Guardrails)
+		}
+		if missing := incomplete(tn.Spec.Guardrails); missing != "" {
+			t.Errorf("guardrails of %s lack %s", tn.Name, missing)
+		}
 	}
 }
 

@@ -14,30 +14,55 @@ import (
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 )
 
-// finding is a validation problem of one tenant, before it is located.
+// finding is a validation problem of one tenant (or, with defaultsIndex,
+// of the TenantDefaults document), before it is located.
 type finding struct {
 	tenant int
 	// at is the field path whose line the problem is reported on; it
 	// differs from err.Field when the field itself was defaulted.
 	at  string
 	err Error
+	// related are other fields of the same document the problem depends
+	// on; a problem about a value that could not be decoded is not shown.
+	related []string
 }
 
-// locator returns where a field of a tenant is written; it falls back to
-// the tenant's own source when it cannot be more precise.
+// locator returns where a field of a tenant (or of the TenantDefaults) is
+// written; it falls back to the document's own source when it cannot be
+// more precise.
 type locator func(tenant int, path string) Source
 
 // Validate checks tenants as they would be applied: each is checked with
 // the defaults applied (to a copy), so tenants that never went through
 // Load, such as those the controller reads from the cluster, are judged the
-// same way. Problems carry the tenant's Source. It returns nil or *Errors.
+// same way. Guardrails are judged against the built-in defaults only;
+// ValidateInput also takes a TenantDefaults. Problems carry the tenant's
+// Source. It returns nil or *Errors.
 func Validate(tenants []Tenant) error {
+	return ValidateInput(&Input{Tenants: tenants})
+}
+
+// ValidateInput is Validate for tenants together with their TenantDefaults:
+// it checks the TenantDefaults document and each tenant with its guardrails
+// resolved against it. Problems of the TenantDefaults carry DefaultsSource.
+func ValidateInput(in *Input) error {
+	if in == nil {
+		return nil
+	}
 	var files []string
-	for _, t := range tenants {
+	if in.Defaults != nil {
+		files = append(files, in.DefaultsSource.File)
+	}
+	for _, t := range in.Tenants {
 		files = append(files, t.Source.File)
 	}
-	locate := func(i int, _ string) Source { return tenants[i].Source }
-	return asError(locateAll(validateAll(tenants, locate), locate), files)
+	locate := func(i int, _ string) Source {
+		if i == defaultsIndex {
+			return in.DefaultsSource
+		}
+		return in.Tenants[i].Source
+	}
+	return asError(locateAll(validateAll(in, locate), locate), files)
 }
 
 func locateAll(findings []finding, locate locator) []Error {
@@ -55,16 +80,51 @@ func locateAll(findings []finding, locate locator) []Error {
 	return errs
 }
 
-// validateAll checks every tenant on its own, then the tenants together.
-func validateAll(tenants []Tenant, locate locator) []finding {
+// validateAll checks the TenantDefaults, every tenant on its own and with
+// what it inherits, then the tenants together.
+func validateAll(in *Input, locate locator) []finding {
 	var out []finding
-	for i, t := range tenants {
-		for _, f := range validateTenant(t.Tenant) {
+	var inherited *v1alpha1.Guardrails
+	if d := in.Defaults; d != nil {
+		inherited = &d.Spec
+		for _, f := range validateDefaults(d) {
+			f.tenant = defaultsIndex
+			out = append(out, f)
+		}
+	}
+	defaultsAt := func(path string) Source { return locate(defaultsIndex, path) }
+	for i, t := range in.Tenants {
+		found := validateTenant(t.Tenant)
+		found = append(found, checkGuardrails(&t.Spec.Guardrails)...)
+		found = append(found, checkCombined(&t.Spec.Guardrails, inherited, defaultsAt)...)
+		for _, f := range found {
 			f.tenant = i
 			out = append(out, f)
 		}
 	}
-	return append(out, validateTogether(tenants, locate)...)
+	return append(out, validateTogether(in.Tenants, locate)...)
+}
+
+// validateDefaults checks a TenantDefaults document. Its name is optional,
+// since nothing refers to it, but must be a valid object name when given,
+// so the document could be stored in a cluster as it is.
+func validateDefaults(d *v1alpha1.TenantDefaults) []finding {
+	var out []finding
+	add := func(fe *field.Error, hint string) {
+		out = append(out, finding{err: problem(fe, hint)})
+	}
+	if d.Name != "" {
+		if msgs := validation.IsDNS1123Subdomain(d.Name); len(msgs) > 0 {
+			add(field.Invalid(field.NewPath("metadata", "name"), d.Name, strings.Join(msgs, "; ")), "rename it or leave the name out")
+		}
+	}
+	if d.Namespace != "" {
+		add(field.Forbidden(field.NewPath("metadata", "namespace"), "a TenantDefaults applies to every tenant of its input and has no namespace"),
+			"remove metadata.namespace")
+	}
+	out = append(out, validateLabels(d.Labels, d.Annotations)...)
+	out = append(out, checkGuardrails(&d.Spec)...)
+	return append(out, checkCombined(&d.Spec, nil, nil)...)
 }
 
 // problem builds an Error from an apimachinery field error and a hint that
@@ -100,27 +160,7 @@ func validateTenant(orig v1alpha1.Tenant) []finding {
 		add(field.Forbidden(field.NewPath("metadata", "namespace"), "a Tenant is cluster-scoped and has no namespace"),
 			"remove metadata.namespace (spec.namespace chooses the tenant's namespace)")
 	}
-	// Labels and annotations are checked one by one so that each problem
-	// names its key (and thus its line), in a stable order.
-	labelsPath := field.NewPath("metadata", "labels")
-	for _, k := range slices.Sorted(maps.Keys(t.Labels)) {
-		for _, fe := range metavalidation.ValidateLabels(map[string]string{k: t.Labels[k]}, labelsPath.Key(k)) {
-			add(fe, "fix the label")
-		}
-	}
-	annotationsPath := field.NewPath("metadata", "annotations")
-	tooLong := false
-	for _, k := range slices.Sorted(maps.Keys(t.Annotations)) {
-		for _, fe := range apivalidation.ValidateAnnotations(map[string]string{k: t.Annotations[k]}, annotationsPath.Key(k)) {
-			add(fe, "fix the annotation")
-			tooLong = tooLong || fe.Type == field.ErrorTypeTooLong
-		}
-	}
-	// A single oversized annotation was reported already; the total only
-	// matters when many small ones add up.
-	if err := apivalidation.ValidateAnnotationsSize(t.Annotations); err != nil && !tooLong {
-		add(field.TooLong(annotationsPath, "", apivalidation.TotalAnnotationSizeLimitB), "shorten the annotations")
-	}
+	out = append(out, validateLabels(t.Labels, t.Annotations)...)
 
 	nsPath := field.NewPath("spec", "namespace")
 	switch ns := orig.Spec.Namespace; {
@@ -142,6 +182,35 @@ func validateTenant(orig v1alpha1.Tenant) []finding {
 	// does not exist.
 	if len(orig.Spec.Members) > 0 {
 		out = append(out, validateMembers(t.Spec.Members)...)
+	}
+	return out
+}
+
+// validateLabels checks metadata labels and annotations one by one, so
+// that each problem names its key (and thus its line), in a stable order.
+func validateLabels(labels, annotations map[string]string) []finding {
+	var out []finding
+	add := func(fe *field.Error, hint string) {
+		out = append(out, finding{err: problem(fe, hint)})
+	}
+	labelsPath := field.NewPath("metadata", "labels")
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		for _, fe := range metavalidation.ValidateLabels(map[string]string{k: labels[k]}, labelsPath.Key(k)) {
+			add(fe, "fix the label")
+		}
+	}
+	annotationsPath := field.NewPath("metadata", "annotations")
+	tooLong := false
+	for _, k := range slices.Sorted(maps.Keys(annotations)) {
+		for _, fe := range apivalidation.ValidateAnnotations(map[string]string{k: annotations[k]}, annotationsPath.Key(k)) {
+			add(fe, "fix the annotation")
+			tooLong = tooLong || fe.Type == field.ErrorTypeTooLong
+		}
+	}
+	// A single oversized annotation was reported already; the total only
+	// matters when many small ones add up.
+	if err := apivalidation.ValidateAnnotationsSize(annotations); err != nil && !tooLong {
+		add(field.TooLong(annotationsPath, "", apivalidation.TotalAnnotationSizeLimitB), "shorten the annotations")
 	}
 	return out
 }

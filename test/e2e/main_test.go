@@ -6,6 +6,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -146,3 +147,5 @@ func tenantsYAML(names ...string) string {
 	}
 	return b.String()
 }
+
+func errAs(err error, target any) bool { return errors.As(err, target) }

@@ -58,17 +58,25 @@ func TestVerifyGreenThenBroken(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &report); err != nil {
 		t.Fatal(err)
 	}
-	// 5 members; own 3 + other 2×3 + cluster 3 + guardrails 5 each.
-	if len(report.Checks) != 5*17 {
-		t.Errorf("%d checks, want %d", len(report.Checks), 5*17)
+	// Edit members: own 3, others 2×3, cluster 3, guardrails 6 + 2 pod
+	// security + 1 GPU + 1 rolebinding; the view member: 3, 6, 3, 6 + 1.
+	if want := 4*22 + 19; len(report.Checks) != want {
+		t.Errorf("%d checks, want %d", len(report.Checks), want)
 	}
 	seen := map[string]bool{}
 	for _, c := range report.Checks {
 		seen[c.Member+" "+c.Action+" "+c.Got] = true
+		if !c.OK {
+			t.Errorf("check failed: %+v", c)
+		}
 	}
 	for _, want := range []string{
 		"ServiceAccount/v-bob-user create pods allowed",
 		"ServiceAccount/v-bob-user delete resourcequotas forbidden",
+		"ServiceAccount/v-bob-user create privileged pods rejected",
+		"ServiceAccount/v-bob-user create hostPath pods rejected",
+		"ServiceAccount/v-bob-user create pods with 1 nvidia.com/gpu rejected",
+		"ServiceAccount/v-bob-user patch own namespace labels forbidden",
 		"Group/oidc:v-team-readers create pods forbidden",
 		"User/carol@example.com create jobs allowed",
 	} {

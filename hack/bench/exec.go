@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// cmdResult is one timed command: wall time from start to exit, its stderr,
+// and how many lines it wrote to stdout (which went to a file).
+type cmdResult struct {
+	dur    time.Duration
+	stderr string
+	lines  int64
+}
+
+// timed runs name args with stdout to outPath and reports the wall time.
+// While it runs, a line on stderr every 30 s shows it is alive.
+func timed(ctx context.Context, label, outPath, name string, args ...string) (cmdResult, error) {
+	out, err := os.Create(outPath)
+	if err != nil {
+		return cmdResult{}, err
+	}
+	defer out.Close()
+	lines := &lineCounter{w: out}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout = lines
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = 5 * time.Second
+
+	done := make(chan struct{})
+	defer close(done)
+	start := time.Now()
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				logf("  %s: still running, %s so far", label, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	err = cmd.Run()
+	res := cmdResult{dur: time.Since(start), stderr: stderr.String(), lines: lines.n.Load()}
+	if err != nil {
+		return res, fmt.Errorf("%s: %s %s: %w\n%s", label, name, strings.Join(args, " "), err, tail(res.stderr, 20))
+	}
+	return res, nil
+}
+
+type lineCounter struct {
+	w io.Writer
+	n atomic.Int64
+}
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	c.n.Add(int64(bytes.Count(p, []byte{'\n'})))
+	return c.w.Write(p)
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	for i, l := range lines {
+		if len(l) > 300 {
+			lines[i] = l[:300] + "..."
+		}
+	}
+	return "  | " + strings.Join(lines, "\n  | ")
+}
+
+// Summary is bulkhead apply's own account, from its last stderr line, e.g.
+// "1000 tenants, 9002 objects: 9002 created, 0 configured, 0 unchanged, 0 failed in 31.2s".
+type Summary struct {
+	Tenants    int    `json:"tenants"`
+	Objects    int    `json:"objects"`
+	Created    int    `json:"created"`
+	Configured int    `json:"configured"`
+	Unchanged  int    `json:"unchanged"`
+	Failed     int    `json:"failed"`
+	Line       string `json:"line"`
+}
+
+var summaryRE = regexp.MustCompile(`(\d+) tenants, (\d+) objects: (\d+) created, (\d+) configured, (\d+) unchanged.*?(\d+) failed`)
+
+func parseSummary(stderr string) (*Summary, error) {
+	var line string
+	for _, l := range strings.Split(stderr, "\n") {
+		if summaryRE.MatchString(l) {
+			line = strings.TrimSpace(l)
+		}
+	}
+	if line == "" {
+		return nil, fmt.Errorf("no summary line (\"N tenants, M objects: ...\") in bulkhead's stderr:\n%s", tail(stderr, 10))
+	}
+	m := summaryRE.FindStringSubmatch(line)
+	n := make([]int, len(m)-1)
+	for i := range n {
+		n[i], _ = strconv.Atoi(m[i+1])
+	}
+	return &Summary{Tenants: n[0], Objects: n[1], Created: n[2], Configured: n[3], Unchanged: n[4], Failed: n[5], Line: line}, nil
+}
+
+// loadavg is the 1-, 5- and 15-minute load average, for the record: other
+// work on the box changes absolute times more than ratios.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}

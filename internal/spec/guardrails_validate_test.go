@@ -1,0 +1,158 @@
+package spec
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
+)
+
+const defaultsHeader = "apiVersion: bulkhead.dev/v1alpha1\nkind: TenantDefaults\n"
+
+// withSpec is a tenant document named name with the given spec lines.
+func withSpec(name, spec string) string {
+	return minimal(name) + "spec:\n" + spec
+}
+
+// TestGuardrailRules covers the rules the invalid files do not, and what is
+// explicitly allowed. Each case lists every problem it must produce, in
+// order, as prefixes; none means the input is valid.
+func TestGuardrailRules(t *testing.T) {
+	cases := []struct {
+		name, src string
+		want      []string
+	}{
+		{"privileged and open are explicit opt-outs", withSpec("a", "  podSecurity: privileged\n  network: {mode: open, egress: open}\n"), nil},
+		{"open network drops inherited peers and egress",
+			defaultsHeader + "spec:\n  network: {allowFrom: [{namespace: x}], egress: restricted, egressCIDRs: [10.0.0.0/8]}\n---\n" +
+				withSpec("a", "  network: {mode: open}\n"), nil},
+		{"open egress drops inherited CIDRs",
+			defaultsHeader + "spec:\n  network: {egress: restricted, egressCIDRs: [10.0.0.0/8]}\n---\n" + withSpec("a", "  network: {egress: open}\n"), nil},
+		{"peers need an open network's owner to allow them",
+			defaultsHeader + "spec:\n  network: {mode: open}\n---\n" + withSpec("a", "  network:\n    allowFrom: [{namespace: x}]\n"),
+			[]string{"in.yaml:12: spec.network.allowFrom: Forbidden: the network mode is open (set by the TenantDefaults at in.yaml:4)"}},
+		{"restricted egress in an open network", withSpec("a", "  network:\n    mode: open\n    egress: restricted\n"),
+			[]string{"in.yaml:8: spec.network.egress: Forbidden: egress cannot be restricted when the network mode is open"}},
+		{"CIDRs with inherited open egress", withSpec("a", "  network:\n    egressCIDRs: [10.0.0.0/8]\n"),
+			[]string{"in.yaml:7: spec.network.egressCIDRs: Forbidden: egressCIDRs only apply to restricted egress, and egress is open (bulkhead's built-in default)"}},
+		{"CIDR with host bits", withSpec("a", "  network:\n    egress: restricted\n    egressCIDRs: [10.20.0.5/16]\n"),
+			[]string{`in.yaml:8: spec.network.egressCIDRs[0]: Invalid value: "10.20.0.5/16": has address bits set beyond the prefix length; write it as 10.20.0.0/16`}},
+		{"unknown egress", withSpec("a", "  network:\n    egress: closed\n    egressCIDRs: [10.0.0.0/8]\n"),
+			[]string{`in.yaml:7: spec.network.egress: Unsupported value: "closed": supported values: "open", "restricted"`}},
+		{"peer without namespace", withSpec("a", "  network:\n    allowFrom:\n    - podSelector: {matchLabels: {app: x}}\n"),
+			[]string{"in.yaml:8: spec.network.allowFrom[0].namespace: Required value: a peer needs namespace or namespaceSelector"}},
+		{"bad selector label", withSpec("a", "  network:\n    allowFrom:\n    - namespaceSelector:\n        matchLabels:\n          bad key: x\n"),
+			[]string{`in.yaml:10: spec.network.allowFrom[0].namespaceSelector.matchLabels[bad key]: Invalid value: "bad key"`}},
+		{"max below the built-in default limit", withSpec("a", "  limits:\n    max: {memory: 1Gi}\n"),
+			[]string{`in.yaml:7: spec.limits.max[memory]: Invalid value: "1Gi": must not be less than the default limit, 2Gi (bulkhead's built-in default); ` +
+				"raise it to 2Gi or more, or set spec.limits.default[memory] to 1Gi or less"}},
+		{"default request above default limit", withSpec("a", "  limits:\n    defaultRequest: {memory: 4Gi}\n    default: {memory: 2Gi}\n"),
+			[]string{`in.yaml:7: spec.limits.defaultRequest[memory]: Invalid value: "4Gi": must not be more than the default limit, 2Gi (spec.limits.default[memory])`}},
+		{"a conflict of the defaults is reported once, on the defaults",
+			defaultsHeader + "spec:\n  limits:\n    max: {memory: 1Gi}\n---\n" + minimal("a") + "---\n" + minimal("b"),
+			[]string{`in.yaml:5: spec.limits.max[memory]: Invalid value: "1Gi": must not be less than the default limit, 2Gi (bulkhead's built-in default)`}},
+		{"whole numbers", withSpec("a", "  quota: {gpus: 1.5, pods: 10, cpu: 1.5}\n  limits:\n    max: {example.com/fpga: 500m}\n"),
+			[]string{`in.yaml:6: spec.quota.gpus: Invalid value: "1500m": must be a whole number`,
+				`in.yaml:8: spec.limits.max[example.com/fpga]: Invalid value: "500m": must be a whole number`}},
+		{"requests prefix", withSpec("a", "  quota: {gpuResource: requests.nvidia.com/gpu}\n"),
+			[]string{`in.yaml:6: spec.quota.gpuResource: Invalid value: "requests.nvidia.com/gpu": must be an extended resource name without the "requests." prefix`}},
+		{"GPU resource capped twice", withSpec("a", "  quota:\n    extendedResources: {nvidia.com/gpu: 2}\n"),
+			[]string{`in.yaml:7: spec.quota.extendedResources[nvidia.com/gpu]: Duplicate value: "nvidia.com/gpu"; it is the GPU resource (bulkhead's built-in default)`}},
+		{"quantity exponent", withSpec("a", "  quota: {cpu: 1e-2147483647}\n"),
+			[]string{"in.yaml:6: spec.quota.cpu: Invalid value: must be a quantity such as 4, 500m or 64Gi, not the number 1e-2147483647: its exponent is out of range"}},
+		{"null in a resource list", withSpec("a", "  limits:\n    max: {memory: null}\n"),
+			[]string{"in.yaml:7: spec.limits.max[memory]: Invalid value: must be a quantity such as 4, 500m or 64Gi, not null"}},
+		{"null quantity is unset", withSpec("a", "  quota: {cpu: null}\n"), nil},
+		{"quantity of the wrong type", withSpec("a", "  quota:\n    memory: [1Gi]\n    pods: {n: 1}\n"),
+			[]string{"in.yaml:7: spec.quota.memory: Invalid value: must be a quantity such as 4, 500m or 64Gi, not a list",
+				"in.yaml:8: spec.quota.pods: Invalid value: must be a quantity such as 4, 500m or 64Gi, not a mapping"}},
+		{"an undecodable inherited value causes nothing else",
+			defaultsHeader + "spec:\n  limits:\n    max: {memory: lots}\n---\n" + withSpec("a", "  limits:\n    default: {memory: 8Gi}\n"),
+			[]string{"in.yaml:5: spec.limits.max[memory]: Invalid value: must be a quantity"}},
+		{"guardrails of the wrong type", withSpec("a", "  quota: 5\n"), []string{"in.yaml:6: spec.quota: Invalid value: must be a mapping"}},
+		{"unknown field in TenantDefaults", defaultsHeader + "metadata: {name: x}\nspecs: {}\n---\n" + minimal("a"),
+			[]string{`in.yaml:4: specs: Unknown field; rename it to "spec" or remove it (a TenantDefaults document takes: apiVersion, kind, metadata, spec)`}},
+		{"TenantDefaults metadata", defaultsHeader + "metadata:\n  name: Lab\n  namespace: x\n---\n" + minimal("a"),
+			[]string{`in.yaml:4: metadata.name: Invalid value: "Lab"`, "in.yaml:5: metadata.namespace: Forbidden"}},
+		{"TenantDefaults without tenants", "# only defaults\n" + defaultsHeader + "spec: {podSecurity: restricted}\n",
+			[]string{"in.yaml:2: no Tenant documents found: a TenantDefaults applies to the tenants loaded along with it"}},
+		{"defaults after the tenants", minimal("a") + "---\n" + defaultsHeader + "spec:\n  podSecurity: strict\n",
+			[]string{`in.yaml:9: spec.podSecurity: Unsupported value: "strict"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			tenants, err := Parse("in.yaml", []byte(tc.src))
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v", d)
+			}
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("unexpected %v", err)
+				}
+				if err := Validate(tenants); err != nil {
+					t.Errorf("loaded tenants do not validate: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want %q", tc.want)
+			}
+			errs := problems(t, err)
+			if len(errs) != len(tc.want) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(errs), len(tc.want), err)
+			}
+			for i, w := range tc.want {
+				if !strings.HasPrefix(errs[i].Error(), w) {
+					t.Errorf("problem %d = %q\nwant prefix %q", i, errs[i].Error(), w)
+				}
+			}
+		})
+	}
+}
+
+func TestTwoDefaultsAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.yaml", defaultsHeader+"spec: {podSecurity: restricted}\n")
+	write(t, dir, "b.yaml", minimal("bob")+"---\n# the second one\n"+defaultsHeader)
+	_, err := Load([]string{dir}, nil)
+	errs := problems(t, err)
+	want := dir + "/b.yaml:7: Duplicate value: a TenantDefaults document is already defined at " + dir + "/a.yaml:1"
+	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), want) {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+func TestValidateInput(t *testing.T) {
+	in := &Input{
+		Tenants: []Tenant{tenant("a", v1alpha1.TenantSpec{Guardrails: v1alpha1.Guardrails{
+			Network: &v1alpha1.Network{AllowFrom: []v1alpha1.NetworkPeer{{Namespace: "x"}}},
+		}}, Source{File: "cluster"})},
+		Defaults: &v1alpha1.TenantDefaults{ObjectMeta: metav1.ObjectMeta{Name: "lab"}, Spec: v1alpha1.Guardrails{
+			PodSecurity: "strict",
+			Network:     &v1alpha1.Network{Mode: v1alpha1.NetworkOpen},
+		}},
+		DefaultsSource: Source{File: "defaults.yaml", Line: 3},
+	}
+	err := ValidateInput(in)
+	errs := problems(t, err)
+	want := []string{
+		`defaults.yaml:3: spec.podSecurity: Unsupported value: "strict"`,
+		"cluster: spec.network.allowFrom: Forbidden: the network mode is open (set by the TenantDefaults at defaults.yaml:3)",
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(errs[i].Error(), w) {
+			t.Errorf("problem %d = %q\nwant prefix %q", i, errs[i].Error(), w)
+		}
+	}
+	// Validate knows no TenantDefaults: the same tenant is fine on its own.
+	if err := Validate(in.Tenants); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+}
