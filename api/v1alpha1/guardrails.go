@@ -44,10 +44,10 @@ type Quota struct {
 	// ExtendedResources caps other extended resources, e.g. MIG profiles
 	// (nvidia.com/mig-1g.10gb: 2). Keys are resource names.
 	ExtendedResources map[corev1.ResourceName]resource.Quantity `json:"extendedResources,omitempty"`
-	CPU               *resource.Quantity                         `json:"cpu,omitempty"`     // requests.cpu
-	Memory            *resource.Quantity                         `json:"memory,omitempty"`  // requests.memory
-	Pods              *resource.Quantity                         `json:"pods,omitempty"`    // pods
-	Storage           *resource.Quantity                         `json:"storage,omitempty"` // requests.storage
+	CPU               *resource.Quantity                        `json:"cpu,omitempty"`     // requests.cpu
+	Memory            *resource.Quantity                        `json:"memory,omitempty"`  // requests.memory
+	Pods              *resource.Quantity                        `json:"pods,omitempty"`    // pods
+	Storage           *resource.Quantity                        `json:"storage,omitempty"` // requests.storage
 	// PersistentVolumeClaims caps the number of claims.
 	PersistentVolumeClaims *resource.Quantity `json:"persistentVolumeClaims,omitempty"`
 }
