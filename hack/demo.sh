@@ -20,7 +20,9 @@ run bin/bulkhead verify
 run kubectl --kubeconfig .local/bob.kubeconfig get pods -n bob
 expect_fail kubectl --kubeconfig .local/bob.kubeconfig get pods -n alice
 run kubectl --kubeconfig .local/alice.kubeconfig get pods -n alice
-run kubectl --kubeconfig .local/bob.kubeconfig auth can-i delete resourcequotas -n bob || true
+run kubectl --kubeconfig .local/bob.kubeconfig get resourcequota bulkhead -n bob
+expect_fail kubectl --kubeconfig .local/bob.kubeconfig delete resourcequota bulkhead -n bob
+run bin/bulkhead plan -f examples/researchers.yaml
 cat >&2 <<MSG
 
 The local control plane keeps running. Try it yourself:
