@@ -16,7 +16,7 @@ run bin/bulkhead apply -f examples/researchers.yaml
 run bin/bulkhead apply -f examples/researchers.yaml
 run bin/bulkhead kubeconfig bob --ttl 24h -o .local/bob.kubeconfig --force
 run bin/bulkhead kubeconfig alice --ttl 24h -o .local/alice.kubeconfig --force
-run bin/bulkhead verify
+run bin/bulkhead verify -f examples/researchers.yaml
 run kubectl --kubeconfig .local/bob.kubeconfig get pods -n bob
 expect_fail kubectl --kubeconfig .local/bob.kubeconfig get pods -n alice
 run kubectl --kubeconfig .local/alice.kubeconfig get pods -n alice
