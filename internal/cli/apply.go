@@ -37,7 +37,7 @@ func newApplyCmd(s Streams, f *factory) *cobra.Command {
 			return o.run(cmd, s, f)
 		},
 	}
-	cmd.Flags().StringSliceVarP(&o.files, "filename", "f", nil, "tenant spec files or directories (*.yaml, *.yml); - for standard input")
+	specFlag(cmd, &o.files)
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "have the API server check every change without persisting it")
 	cmd.Flags().BoolVar(&o.adopt, "adopt", false, "take over existing objects that bulkhead does not manage")
 	cmd.Flags().IntVar(&o.workers, "concurrency", apply.DefaultWorkers, "concurrent writes")
@@ -47,9 +47,6 @@ func newApplyCmd(s Streams, f *factory) *cobra.Command {
 }
 
 func (o *applyOptions) validate() error {
-	if len(o.files) == 0 {
-		return invalid("no tenant spec given: pass -f FILE, -f DIR or -f -")
-	}
 	if o.deleteData && !o.prune {
 		return invalid("--delete-data needs --prune")
 	}
@@ -60,7 +57,7 @@ func (o *applyOptions) validate() error {
 }
 
 func (o *applyOptions) run(cmd *cobra.Command, s Streams, f *factory) error {
-	tenants, err := spec.Load(o.files, s.In)
+	tenants, err := loadSpec(o.files, s)
 	if err != nil {
 		return err
 	}
@@ -101,6 +98,19 @@ func (o *applyOptions) run(cmd *cobra.Command, s Streams, f *factory) error {
 			suffix, time.Since(start).Round(time.Millisecond))
 	}
 	return err
+}
+
+// specFlag registers -f the same way on every verb that reads tenants.
+func specFlag(cmd *cobra.Command, files *[]string) {
+	cmd.Flags().StringSliceVarP(files, "filename", "f", nil, "tenant spec files or directories (*.yaml, *.yml); - for standard input")
+}
+
+// loadSpec reads the tenants of -f, which the verb requires.
+func loadSpec(files []string, s Streams) ([]spec.Tenant, error) {
+	if len(files) == 0 {
+		return nil, invalid("no tenant spec given: pass -f FILE, -f DIR or -f -")
+	}
+	return spec.Load(files, s.In)
 }
 
 // plain drops where each tenant came from; rendering needs only the tenant.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/bulkhead-dev/bulkhead/internal/apply"
 	"github.com/bulkhead-dev/bulkhead/internal/render"
-	"github.com/bulkhead-dev/bulkhead/internal/spec"
 )
 
 // ExitChanges is plan's exit code when changes are pending, like terraform
@@ -27,10 +26,7 @@ refused, 2 invalid input.`,
 		Example: `  bulkhead plan -f tenants/ --prune`,
 		Args:    args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(files) == 0 {
-				return invalid("no tenant spec given: pass -f FILE, -f DIR or -f -")
-			}
-			tenants, err := spec.Load(files, s.In)
+			tenants, err := loadSpec(files, s)
 			if err != nil {
 				return err
 			}
@@ -76,7 +72,7 @@ refused, 2 invalid input.`,
 			return &exitError{code: ExitChanges, silent: true, err: fmt.Errorf("%d changes pending", changes)}
 		},
 	}
-	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "tenant spec files or directories (*.yaml, *.yml); - for standard input")
+	specFlag(cmd, &files)
 	cmd.Flags().BoolVar(&prune, "prune", false, "also show what apply --prune would offboard")
 	return cmd
 }

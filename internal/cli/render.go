@@ -4,7 +4,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulkhead-dev/bulkhead/internal/render"
-	"github.com/bulkhead-dev/bulkhead/internal/spec"
 )
 
 func newRenderCmd(s Streams) *cobra.Command {
@@ -16,10 +15,7 @@ func newRenderCmd(s Streams) *cobra.Command {
   bulkhead render -f examples/researchers.yaml | kubectl apply --server-side -f -`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(files) == 0 {
-				return invalid("no tenant spec given: pass -f FILE, -f DIR or -f -")
-			}
-			tenants, err := spec.Load(files, s.In)
+			tenants, err := loadSpec(files, s)
 			if err != nil {
 				return err
 			}
@@ -31,6 +27,6 @@ func newRenderCmd(s Streams) *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "tenant spec files or directories (*.yaml, *.yml); - for standard input")
+	specFlag(cmd, &files)
 	return cmd
 }
