@@ -48,6 +48,7 @@ func (e *Engine) Grants(s Subject) []Grant {
 			Namespace:   b.ref.Namespace,
 			RoleMissing: b.ruleSet < 0,
 			Inert:       b.inert || !active(b.subjects[r.subject]),
+			RuleSet:     b.ruleSet,
 		}
 		if b.ruleSet >= 0 {
 			g.Rules = e.ruleSets[b.ruleSet].rules
@@ -97,4 +98,15 @@ func (e *Engine) Stats() Stats {
 		Subjects:   len(e.subjectList),
 		Namespaces: len(e.namespaced),
 	}
+}
+
+// RuleSetAllows reports whether the rule list id (Grant.RuleSet) allows the
+// request, ignoring who asks and where: the question a binding answers once
+// it applies. An id of -1 allows nothing.
+func (e *Engine) RuleSetAllows(id int32, attrs Attributes) bool {
+	if id < 0 || int(id) >= len(e.ruleSets) {
+		return false
+	}
+	req := newRequest(attrs)
+	return e.ruleSets[id].allows(&req)
 }

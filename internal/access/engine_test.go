@@ -110,6 +110,9 @@ func TestMatchesReference(t *testing.T) {
 				if got != want {
 					t.Fatalf("check %d: Allowed(%+v, %s) = %v, reference says %v", i, u, a, got, want)
 				}
+				if why := e.Why(u, a); (len(why) > 0) != got {
+					t.Fatalf("check %d: Why(%+v, %s) = %v, but Allowed = %v", i, u, a, why, got)
+				}
 				if got {
 					allowed++
 				}

@@ -150,3 +150,40 @@ func subjectLess(a, b Subject) bool {
 	}
 	return a.Name < b.Name
 }
+
+// Why lists the bindings that allow the request for user: the evidence
+// behind a true Allowed, ClusterRoleBindings first. It is empty exactly when
+// Allowed is false.
+func (e *Engine) Why(user UserInfo, attrs Attributes) []BindingRef {
+	req := newRequest(attrs)
+	var out []BindingRef
+	collect := func(ix *subjectIndex) {
+		ids := slices.Clone(ix.users[user.Name])
+		for _, g := range user.Groups {
+			ids = append(ids, ix.groups[g]...)
+		}
+		slices.Sort(ids)
+		for _, id := range slices.Compact(ids) {
+			if rs := e.bindings[id].ruleSet; rs >= 0 && e.ruleSets[rs].allows(&req) {
+				out = append(out, e.bindings[id].ref)
+			}
+		}
+	}
+	collect(&e.cluster)
+	if req.ns != "" {
+		if ix := e.namespaced[req.ns]; ix != nil {
+			collect(ix)
+		}
+	}
+	return out
+}
+
+// BindingNamespaces lists the namespaces that hold at least one RoleBinding.
+func (e *Engine) BindingNamespaces() []string {
+	out := make([]string, 0, len(e.namespaced))
+	for ns := range e.namespaced {
+		out = append(out, ns)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -97,6 +97,10 @@ type Grant struct {
 	// Inert marks a subject the authorizer never matches: an unknown kind,
 	// or a ServiceAccount without namespace in a ClusterRoleBinding.
 	Inert bool
+	// RuleSet identifies the distinct rule list (-1 when RoleMissing): roles
+	// made from one template share it, so per-rule-list answers can be
+	// computed once (see Engine.RuleSetAllows).
+	RuleSet int32
 }
 
 // Holder is a subject WhoCan found, with every binding through which it

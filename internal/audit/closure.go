@@ -1,0 +1,285 @@
+package audit
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/bulkhead-dev/bulkhead/internal/access"
+)
+
+// edge is "from can act as to": creating a pod that runs as to, exec'ing
+// into its pods, minting its token, reading its token Secret, or
+// impersonating it.
+type edge struct {
+	to      access.Subject
+	pattern int
+	how     string
+	via     []access.BindingRef
+}
+
+// podWriters are the requests that start code running as any
+// ServiceAccount of the namespace (ISOLATION.md 7) or inside pods that
+// already run as one (11).
+var (
+	podCreators = append(reqs([]string{"create"}, "", "pods", "replicationcontrollers"),
+		append(reqs([]string{"create"}, "apps", "deployments", "replicasets", "statefulsets", "daemonsets"),
+			reqs([]string{"create"}, "batch", "jobs", "cronjobs")...)...)
+	podEnterers = append(reqs([]string{"create"}, "", "pods/exec", "pods/attach"),
+		reqs([]string{"update", "patch"}, "", "pods", "pods/ephemeralcontainers")...)
+)
+
+// edgesOf lists whom s can act as, in the namespaces where RoleBindings
+// grant it something. Cluster-wide pod creation is reported by bindingRules
+// as pattern 1 and not expanded to every ServiceAccount of the cluster.
+func (a *auditor) edgesOf(s access.Subject) []edge {
+	if e, ok := a.edges[s]; ok {
+		return e
+	}
+	grants := a.subjectGrants(s)
+	var out []edge
+	seenNS := map[string]bool{}
+	for _, g := range grants {
+		ns := g.Namespace
+		if ns == "" || seenNS[ns] {
+			continue
+		}
+		seenNS[ns] = true
+		all := a.saNames[ns]
+		if via := a.anyOf(grants, "pod-create", podCreators, ns); len(via) > 0 {
+			for _, sa := range all {
+				out = append(out, edge{to: saSubject(ns, sa), pattern: 7, how: "creates pods in " + ns + " that run as", via: via})
+			}
+		}
+		if via := a.anyOf(grants, "pod-enter", podEnterers, ns); len(via) > 0 {
+			for _, sa := range all {
+				out = append(out, edge{to: saSubject(ns, sa), pattern: 11, how: "execs into or rewrites pods in " + ns + " that run as", via: via})
+			}
+		}
+		for _, sa := range all {
+			r := access.Attributes{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Name: sa, Namespace: ns}
+			if via := a.allows(grants, "", r); len(via) > 0 {
+				out = append(out, edge{to: saSubject(ns, sa), pattern: 8, how: "mints tokens for", via: via})
+			}
+			r = access.Attributes{Verb: "impersonate", Resource: "serviceaccounts", Name: sa, Namespace: ns}
+			if via := a.allows(grants, "", r); len(via) > 0 {
+				out = append(out, edge{to: saSubject(ns, sa), pattern: 9, how: "impersonates", via: via})
+			}
+		}
+		for _, sec := range a.tokenSecrets(ns) {
+			owner := sec.Annotations[corev1.ServiceAccountNameKey]
+			if owner == "" {
+				continue
+			}
+			r := access.Attributes{Verb: "get", Resource: "secrets", Name: sec.Name, Namespace: ns}
+			via := a.allows(grants, "", r)
+			if len(via) == 0 {
+				via = a.allows(grants, "secrets-list", access.Attributes{Verb: "list", Resource: "secrets", Namespace: ns})
+			}
+			if len(via) > 0 {
+				out = append(out, edge{to: saSubject(ns, owner), pattern: 6, how: "reads the token Secret " + sec.Name + " of", via: via})
+			}
+		}
+	}
+	a.edges[s] = out
+	return out
+}
+
+func (a *auditor) anyOf(grants []access.Grant, key string, rs []access.Attributes, ns string) []access.BindingRef {
+	var via []access.BindingRef
+	for i, r := range rs {
+		r.Namespace = ns
+		via = appendNew(via, a.allows(grants, fmt.Sprintf("%s/%d", key, i), r)...)
+	}
+	return via
+}
+
+func (a *auditor) tokenSecrets(ns string) []corev1.Secret {
+	if a.secretsByNS == nil {
+		a.secretsByNS = map[string][]corev1.Secret{}
+		for _, s := range a.snap.Secrets {
+			a.secretsByNS[s.Namespace] = append(a.secretsByNS[s.Namespace], s)
+		}
+	}
+	return a.secretsByNS[ns]
+}
+
+// step is how the closure reached an identity: from whom, by which edge.
+type step struct {
+	from access.Subject
+	edge edge
+}
+
+// closure follows edges from every tenant subject to a fixed point and
+// judges what each reached identity holds: rights in another tenant's
+// namespace are cross-tenant access (critical); acting as a more
+// privileged identity of the same tenant is an escalation (medium).
+func (a *auditor) closure() {
+	for t, tenant := range a.tenants {
+		for _, s := range a.members[t] {
+			parent := map[access.Subject]step{s: {}}
+			queue := []access.Subject{s}
+			var actsAs []string
+			for len(queue) > 0 {
+				cur := queue[0]
+				queue = queue[1:]
+				a.judgeReach(t, s, cur, parent)
+				for _, e := range a.edgesOf(cur) {
+					if _, seen := parent[e.to]; seen {
+						continue
+					}
+					parent[e.to] = step{from: cur, edge: e}
+					queue = append(queue, e.to)
+					actsAs = append(actsAs, e.to.String())
+					if cur == s && a.tenantOf[e.to.Namespace] == t && e.to.Namespace == tenant.Namespace {
+						a.escalation(tenant, s, e)
+					}
+				}
+			}
+			a.drill(tenant, s).ActsAs = actsAs
+		}
+	}
+	a.sharedMembers()
+}
+
+// judgeReach looks at the grants of cur, which member reached (cur may be
+// member itself).
+func (a *auditor) judgeReach(t int, member, cur access.Subject, parent map[access.Subject]step) {
+	tenant := a.tenants[t]
+	direct := cur == member
+	for _, g := range a.subjectGrants(cur) {
+		ns := g.Namespace
+		if ns == "" {
+			if a.namespacedRules(g) {
+				a.cell(tenant.Name, "*", g, member, cur, true)
+				a.add(Finding{
+					Rule: "cluster-binding", Pattern: 1, Severity: Critical, Tenant: tenant.Name, Subject: member.String(),
+					Objects: []string{g.Binding.String()},
+					Message: fmt.Sprintf("%s%s holds namespaced rights through %s, so they apply in every namespace, every other tenant's included.",
+						member, pathText(member, cur, parent), g.Binding),
+					Fix: fmt.Sprintf("Replace ClusterRoleBinding %s with a RoleBinding in %s (a RoleBinding may reference the same ClusterRole).", g.Binding.Name, tenant.Namespace),
+				})
+			}
+			continue
+		}
+		other, isTenant := a.tenantOf[ns]
+		cross := isTenant && other != t
+		if cross && direct && a.isMember(cur, other) {
+			cross = false // a member of both tenants; sharedMembers reports it
+		}
+		if !isTenant && !direct {
+			continue
+		}
+		a.cell(tenant.Name, ns, g, member, cur, cross)
+		if cross {
+			a.add(Finding{
+				Rule: "cross-tenant-access", Pattern: 1, Severity: Critical, Tenant: tenant.Name, Subject: member.String(), Namespace: ns,
+				Objects: []string{g.Binding.String()},
+				Message: fmt.Sprintf("%s of tenant %s%s has rights in namespace %s of tenant %s through %s.",
+					member, tenant.Name, pathText(member, cur, parent), ns, a.tenants[other].Name, g.Binding),
+				Fix: crossFix(g, cur, member, parent),
+			})
+		}
+	}
+}
+
+func (a *auditor) isMember(s access.Subject, t int) bool {
+	for _, m := range a.memberOf[s] {
+		if m == t {
+			return true
+		}
+	}
+	return false
+}
+
+// pathText spells how member reaches cur: " (acting as X: creates pods …)".
+func pathText(member, cur access.Subject, parent map[access.Subject]step) string {
+	if cur == member {
+		return ""
+	}
+	var hops []string
+	for at := cur; at != member; {
+		st := parent[at]
+		hops = append([]string{fmt.Sprintf("%s %s (pattern %d, %s)", st.edge.how, at, st.edge.pattern, bindingStrings(st.edge.via)[0])}, hops...)
+		at = st.from
+	}
+	return ", which " + strings.Join(hops, ", which ") + ","
+}
+
+func crossFix(g access.Grant, cur, member access.Subject, parent map[access.Subject]step) string {
+	if cur != member {
+		st := parent[cur]
+		return fmt.Sprintf("Remove %s's access to %s, or the right that lets it act as %s (%s).", cur, g.Namespace, cur, bindingStrings(st.edge.via)[0])
+	}
+	return fmt.Sprintf("Remove %s from %s (kubectl edit -n %s rolebinding %s), unless the tenants are meant to share.",
+		cur, g.Binding, g.Namespace, g.Binding.Name)
+}
+
+// escalation reports an edge inside the tenant to a ServiceAccount that
+// holds a binding s does not.
+func (a *auditor) escalation(t Tenant, s access.Subject, e edge) {
+	if e.to == s {
+		return
+	}
+	mine := map[string]bool{}
+	for _, g := range a.subjectGrants(s) {
+		mine[g.Namespace+"|"+g.Binding.RoleRef.Kind+"|"+g.Binding.RoleRef.Name] = true
+	}
+	var more []string
+	for _, g := range a.subjectGrants(e.to) {
+		if !mine[g.Namespace+"|"+g.Binding.RoleRef.Kind+"|"+g.Binding.RoleRef.Name] {
+			more = append(more, g.Binding.String())
+		}
+	}
+	if len(more) == 0 {
+		return
+	}
+	a.add(Finding{
+		Rule: "acts-as", Pattern: e.pattern, Severity: Medium, Tenant: t.Name, Subject: s.String(), Namespace: e.to.Namespace,
+		Objects: append(bindingStrings(e.via), more...),
+		Message: fmt.Sprintf("%s %s %s, which also holds %s: it gains rights it was not given.", s, e.how, e.to, strings.Join(more, ", ")),
+		Fix: fmt.Sprintf("Give %s its own namespace, or the same role as %s, or remove the right: %s.",
+			e.to, s, strings.TrimPrefix(rolesOf(e.via), "In ")),
+	})
+}
+
+// sharedMembers reports users and groups that are members of several
+// tenants: legitimate for a shared team member, worth a look otherwise.
+func (a *auditor) sharedMembers() {
+	for s, ts := range a.memberOf {
+		if len(ts) < 2 || s.Kind == rbacv1.ServiceAccountKind {
+			continue
+		}
+		names := make([]string, len(ts))
+		for i, t := range ts {
+			names[i] = a.tenants[t].Name
+		}
+		a.add(Finding{
+			Rule: "shared-member", Pattern: 1, Severity: Low, Tenant: names[0], Subject: s.String(),
+			Message: fmt.Sprintf("%s is a member of %d tenants (%s): it can carry data between them.", s, len(ts), abbreviate(names, 5)),
+			Fix:     "Nothing, if the person works in all of them; otherwise remove the extra RoleBindings.",
+		})
+	}
+}
+
+// namespacedRules reports whether a grant covers any namespaced resource
+// (what a ClusterRoleBinding must not give a tenant).
+func (a *auditor) namespacedRules(g access.Grant) bool {
+	key := memoKey{g.RuleSet, "namespaced"}
+	if v, ok := a.memo[key]; ok {
+		return v
+	}
+	v := false
+	for _, r := range g.Rules {
+		for _, c := range a.eng.Expand(r) {
+			if c.Resource.Namespaced {
+				v = true
+				break
+			}
+		}
+	}
+	a.memo[key] = v
+	return v
+}

@@ -1,0 +1,144 @@
+package audit
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/bulkhead-dev/bulkhead/internal/access"
+)
+
+var levelOrder = map[Level]int{LevelRead: 1, LevelWrite: 2, LevelAdmin: 3}
+
+// cell records that tenant reaches namespace ("*" for every namespace)
+// through grant g, which cur holds and member reached.
+func (a *auditor) cell(tenant, ns string, g access.Grant, member, cur access.Subject, cross bool) {
+	lvl := a.level(g)
+	k := cellKey{tenant, ns}
+	c := a.cells[k]
+	if c == nil {
+		c = &Cell{Tenant: tenant, Namespace: ns}
+		a.cells[k] = c
+	}
+	if levelOrder[lvl] <= levelOrder[c.Level] && (c.Cross || !cross) {
+		return
+	}
+	c.Level = maxLevel(c.Level, lvl)
+	c.Cross = c.Cross || cross
+	via := member.String()
+	if cur != member {
+		via += " acting as " + cur.String()
+	}
+	c.Via = via + " via " + g.Binding.String()
+}
+
+func maxLevel(x, y Level) Level {
+	if levelOrder[y] > levelOrder[x] {
+		return y
+	}
+	return x
+}
+
+// level grades what a grant allows, once per distinct rule list.
+func (a *auditor) level(g access.Grant) Level {
+	for _, l := range []Level{LevelAdmin, LevelWrite} {
+		if a.memo[memoKey{g.RuleSet, "level-" + string(l)}] {
+			return l
+		}
+	}
+	if a.memo[memoKey{g.RuleSet, "level-read"}] {
+		return LevelRead
+	}
+	lvl := LevelRead
+	for _, r := range g.Rules {
+		switch {
+		case has(r.Verbs, "*") && has(r.Resources, "*"):
+			lvl = LevelAdmin
+		case (has(r.APIGroups, rbacGroup) || has(r.APIGroups, "*")) && anyVerb(r.Verbs, "create", "update", "patch", "bind", "escalate", "*") &&
+			(has(r.Resources, "rolebindings") || has(r.Resources, "roles") || has(r.Resources, "*")):
+			lvl = LevelAdmin
+		case anyVerb(r.Verbs, "create", "update", "patch", "delete", "deletecollection", "*"):
+			lvl = maxLevel(lvl, LevelWrite)
+		}
+	}
+	a.memo[memoKey{g.RuleSet, "level-" + string(lvl)}] = true
+	return lvl
+}
+
+func anyVerb(verbs []string, want ...string) bool {
+	for _, w := range want {
+		if has(verbs, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// drill returns the drill-down entry of s, filled with its own grants.
+func (a *auditor) drill(t Tenant, s access.Subject) *SubjectAccess {
+	if d, ok := a.subjectTo[s]; ok {
+		return d
+	}
+	d := &SubjectAccess{Subject: s.String(), Tenant: t.Name, Grants: []Access{}}
+	for _, g := range a.subjectGrants(s) {
+		ns := cmp.Or(g.Namespace, "*")
+		d.Grants = append(d.Grants, Access{Namespace: ns, Level: a.level(g), Via: g.Binding.String(), Rules: ruleTexts(g.Rules)})
+	}
+	a.subjectTo[s] = d
+	return d
+}
+
+// maxRuleTexts bounds one grant's rule list in the drill-down.
+const maxRuleTexts = 40
+
+// ruleTexts spells rules the way kubectl describe role does, one line each:
+// "get,list,watch pods,services" or "create deployments.apps".
+func ruleTexts(rules []rbacv1.PolicyRule) []string {
+	out := make([]string, 0, min(len(rules), maxRuleTexts))
+	for i, r := range rules {
+		if i == maxRuleTexts {
+			out = append(out, "…")
+			break
+		}
+		if len(r.NonResourceURLs) > 0 {
+			out = append(out, strings.Join(r.Verbs, ",")+" "+strings.Join(r.NonResourceURLs, ","))
+			continue
+		}
+		var res []string
+		for _, g := range r.APIGroups {
+			for _, name := range r.Resources {
+				if g != "" {
+					name += "." + g
+				}
+				res = append(res, name)
+			}
+		}
+		text := strings.Join(r.Verbs, ",") + " " + strings.Join(res, ",")
+		if len(r.ResourceNames) > 0 {
+			text += " named " + strings.Join(r.ResourceNames, ",")
+		}
+		out = append(out, text)
+	}
+	return out
+}
+
+// matrix returns the cells and drill-downs, sorted.
+func (a *auditor) matrix() ([]Cell, []SubjectAccess) {
+	cells := make([]Cell, 0, len(a.cells))
+	for _, c := range a.cells {
+		cells = append(cells, *c)
+	}
+	slices.SortFunc(cells, func(x, y Cell) int {
+		return cmp.Or(cmp.Compare(x.Tenant, y.Tenant), cmp.Compare(x.Namespace, y.Namespace))
+	})
+	subjects := make([]SubjectAccess, 0, len(a.subjectTo))
+	for _, d := range a.subjectTo {
+		subjects = append(subjects, *d)
+	}
+	slices.SortFunc(subjects, func(x, y SubjectAccess) int {
+		return cmp.Or(cmp.Compare(x.Tenant, y.Tenant), cmp.Compare(x.Subject, y.Subject))
+	})
+	return cells, subjects
+}

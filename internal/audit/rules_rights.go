@@ -1,0 +1,302 @@
+package audit
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/bulkhead-dev/bulkhead/internal/access"
+	"github.com/bulkhead-dev/bulkhead/internal/render"
+)
+
+// check is one dangerous right of ISOLATION.md, asked of every tenant
+// subject in its own namespace or at the cluster scope.
+type check struct {
+	id       string
+	pattern  int
+	severity Severity
+	cluster  bool // only ClusterRoleBindings grant it: asked at the cluster scope
+	named    bool // the request names the tenant's namespace: never memoised across namespaces
+	all      bool // every request must be allowed (a CSR needs create and approve)
+	requests []access.Attributes
+	what     string // "can <what> in N"
+	why      string
+	fix      string
+}
+
+func req(verb, group, resource, sub string) access.Attributes {
+	return access.Attributes{Verb: verb, Group: group, Resource: resource, Subresource: sub}
+}
+
+func reqs(verbs []string, group string, resources ...string) []access.Attributes {
+	var out []access.Attributes
+	for _, r := range resources {
+		res, sub, _ := strings.Cut(r, "/")
+		for _, v := range verbs {
+			out = append(out, req(v, group, res, sub))
+		}
+	}
+	return out
+}
+
+var (
+	writes  = []string{"create", "update", "patch", "delete", "deletecollection"}
+	changes = []string{"create", "update", "patch"}
+)
+
+const rbacGroup = "rbac.authorization.k8s.io"
+
+// checks is the catalogue. Rights that make a subject act as another
+// identity (create pods, exec, mint tokens, read token Secrets, impersonate
+// ServiceAccounts) are edges of the closure (closure.go), not checks.
+var checks = []check{
+	{id: "rolebinding-write", pattern: 3, severity: High, requests: reqs(changes, rbacGroup, "rolebindings"),
+		what: "create or change RoleBindings",
+		why:  "it can open its namespace to anyone, including system:authenticated",
+		fix:  "drop rolebindings from the role's writable resources, or admit only the tenant's own members and Roles with a ValidatingAdmissionPolicy (bulkhead's admin role is limited by bulkhead-tenant-rolebindings)"},
+	{id: "bind-escalate", pattern: 10, severity: High, requests: append(reqs([]string{"bind", "escalate"}, rbacGroup, "roles"), reqs([]string{"bind", "escalate"}, rbacGroup, "clusterroles")...),
+		what: "bind or escalate roles",
+		why:  "it bypasses the API server's escalation check and can grant itself rights it does not hold",
+		fix:  "remove the bind and escalate verbs (and '*' verbs) on roles and clusterroles from the role"},
+	{id: "guardrail-write", pattern: 20, severity: High,
+		requests: append(reqs(writes, "", "resourcequotas", "limitranges"), reqs(writes, "networking.k8s.io", "networkpolicies")...),
+		what:     "change or delete its own ResourceQuota, LimitRange or NetworkPolicy",
+		why:      "it lifts its own guardrails: GPU quota, default limits, network isolation",
+		fix:      "grant only get, list and watch on resourcequotas, limitranges and networkpolicies (a '*' resource on the core group includes them)"},
+	{id: "status-write", pattern: 19, severity: High, requests: reqs([]string{"update", "patch"}, "", "pods/status", "services/status"),
+		what: "write pods/status or services/status",
+		why:  "rewriting status redirects traffic (load balancer ingress, pod IPs) and misleads controllers",
+		fix:  "remove the status subresources from the role; tenants read status with get on the object"},
+	{id: "namespace-write", pattern: 13, severity: High, named: true,
+		requests: []access.Attributes{{Verb: "patch", Resource: "namespaces"}, {Verb: "update", Resource: "namespaces"}, {Verb: "delete", Resource: "namespaces"}},
+		what:     "change or delete its own Namespace",
+		why:      "removing the pod-security labels lets it run privileged and hostPath pods",
+		fix:      "grant at most get on namespaces; manage namespace labels with bulkhead apply"},
+	{id: "cluster-rbac-write", pattern: 3, severity: Critical, cluster: true,
+		requests: append(reqs(changes, rbacGroup, "clusterrolebindings", "clusterroles"), reqs(changes, rbacGroup, "rolebindings")...),
+		what:     "create or change ClusterRoles, ClusterRoleBindings or RoleBindings in every namespace",
+		why:      "it can grant anyone anything anywhere",
+		fix:      "remove RBAC write rights from the ClusterRole bound to the subject"},
+	{id: "bind-escalate", pattern: 10, severity: Critical, cluster: true, requests: reqs([]string{"bind", "escalate"}, rbacGroup, "clusterroles", "roles"),
+		what: "bind or escalate any role",
+		why:  "it bypasses the escalation check everywhere",
+		fix:  "remove the bind and escalate verbs from the ClusterRole bound to the subject"},
+	{id: "impersonate", pattern: 9, severity: Critical, cluster: true,
+		requests: reqs([]string{"impersonate"}, "", "users", "groups"),
+		what:     "impersonate any user or group",
+		why:      "it can become anyone, including a member of system:masters",
+		fix:      "remove the impersonate verb, or restrict it with resourceNames to specific identities"},
+	{id: "nodes-proxy", pattern: 12, severity: Critical, cluster: true, requests: reqs([]string{"get", "create"}, "", "nodes/proxy"),
+		what: "use nodes/proxy",
+		why:  "the kubelet API runs commands in any pod on the node, past admission and audit logging",
+		fix:  "remove nodes/proxy from the ClusterRole; monitoring agents need nodes/metrics or nodes/stats instead"},
+	{id: "node-escape", pattern: 13, severity: High, cluster: true, requests: reqs([]string{"create"}, "", "persistentvolumes"),
+		what: "create PersistentVolumes",
+		why:  "a hostPath PersistentVolume mounts any directory of the node",
+		fix:  "let a StorageClass provisioner create volumes; remove persistentvolumes write rights from the subject"},
+	{id: "namespace-write", pattern: 13, severity: Critical, cluster: true, requests: reqs([]string{"patch", "update"}, "", "namespaces"),
+		what: "change every Namespace",
+		why:  "removing pod-security labels anywhere lets it run privileged pods in any namespace",
+		fix:  "remove namespaces write rights from the ClusterRole bound to the subject"},
+	{id: "csr-approve", pattern: 14, severity: Critical, cluster: true, all: true,
+		requests: []access.Attributes{req("create", "certificates.k8s.io", "certificatesigningrequests", ""),
+			req("update", "certificates.k8s.io", "certificatesigningrequests", "approval"),
+			{Verb: "approve", Group: "certificates.k8s.io", Resource: "signers", Name: "kubernetes.io/kube-apiserver-client"}},
+		what: "create and approve CertificateSigningRequests for kubernetes.io/kube-apiserver-client",
+		why:  "it can issue itself a client certificate for any user and group, system:masters included",
+		fix:  "split requesting and approving between different subjects, and restrict approve to specific signers with resourceNames"},
+	{id: "admission-write", pattern: 15, severity: Critical, cluster: true,
+		requests: reqs(changes, "admissionregistration.k8s.io", "validatingwebhookconfigurations", "mutatingwebhookconfigurations",
+			"validatingadmissionpolicies", "validatingadmissionpolicybindings", "mutatingadmissionpolicies", "mutatingadmissionpolicybindings"),
+		what: "create or change admission webhooks or policies",
+		why:  "a webhook sees and can rewrite every object sent to the API server; a policy can switch off bulkhead's",
+		fix:  "remove admissionregistration.k8s.io write rights from the subject"},
+	{id: "status-write", pattern: 19, severity: Critical, cluster: true, requests: reqs([]string{"update", "patch"}, "", "nodes/status"),
+		what: "write nodes/status",
+		why:  "it can steer scheduling and intercept traffic meant for a node",
+		fix:  "remove nodes/status from the ClusterRole; only kubelets (the Node authorizer) need it"},
+}
+
+// subjectRules asks the catalogue of every tenant subject.
+func (a *auditor) subjectRules() {
+	clusterDone := map[access.Subject]bool{}
+	for t, tenant := range a.tenants {
+		for _, s := range a.members[t] {
+			grants := a.subjectGrants(s)
+			if len(grants) == 0 {
+				continue
+			}
+			a.wildcards(tenant, s, grants)
+			for i := range checks {
+				c := &checks[i]
+				if c.cluster && clusterDone[s] {
+					continue
+				}
+				ns := tenant.Namespace
+				if c.cluster {
+					ns = ""
+				}
+				if via := a.check(c, grants, ns); len(via) > 0 {
+					a.checkFinding(c, tenant, s, ns, via)
+				}
+			}
+			clusterDone[s] = true
+		}
+	}
+}
+
+func (a *auditor) check(c *check, grants []access.Grant, ns string) []access.BindingRef {
+	var via []access.BindingRef
+	for i, r := range c.requests {
+		r.Namespace = ns
+		if c.named {
+			r.Name = ns
+		}
+		key := ""
+		if !c.named {
+			key = fmt.Sprintf("%s/%d/%t", c.id, i, c.cluster)
+		}
+		got := a.allows(grants, key, r)
+		if c.all && len(got) == 0 {
+			return nil
+		}
+		via = appendNew(via, got...)
+	}
+	return via
+}
+
+func (a *auditor) checkFinding(c *check, t Tenant, s access.Subject, ns string, via []access.BindingRef) {
+	where := "in " + ns
+	if ns == "" {
+		where = "in every namespace"
+		if c.cluster {
+			where = "cluster-wide"
+		}
+	}
+	sev := c.severity
+	msg := fmt.Sprintf("%s can %s %s: %s.", s, c.what, where, c.why)
+	if c.id == "rolebinding-write" && t.Managed && a.hasPolicy(render.RoleBindingPolicyName) {
+		sev = Low
+		msg += fmt.Sprintf(" Admission policy %s limits it to the tenant's own members and Roles.", render.RoleBindingPolicyName)
+	}
+	a.add(Finding{
+		Rule: c.id, Pattern: c.pattern, Severity: sev, Tenant: t.Name, Subject: s.String(), Namespace: ns,
+		Objects: bindingStrings(via), Message: msg,
+		Fix: fmt.Sprintf("%s: %s.", rolesOf(via), c.fix),
+	})
+}
+
+func (a *auditor) hasPolicy(name string) bool {
+	for _, p := range a.snap.AdmissionPolicyBindings {
+		if p == name {
+			return true
+		}
+	}
+	return false
+}
+
+// wildcards reports '*' in the rules a tenant subject holds (pattern 4).
+func (a *auditor) wildcards(t Tenant, s access.Subject, grants []access.Grant) {
+	for _, g := range grants {
+		var found []string
+		for _, r := range g.Rules {
+			if has(r.Verbs, "*") {
+				found = append(found, "verbs '*'")
+			}
+			if has(r.Resources, "*") {
+				found = append(found, "resources '*'")
+			}
+			if has(r.APIGroups, "*") {
+				found = append(found, "apiGroups '*'")
+			}
+			if hasPrefix(r.Resources, "*/") {
+				found = append(found, "resources '*/…'")
+			}
+		}
+		if len(found) == 0 {
+			continue
+		}
+		a.add(Finding{
+			Rule: "wildcard", Pattern: 4, Severity: Medium, Tenant: t.Name, Subject: s.String(), Namespace: g.Namespace,
+			Objects: []string{g.Binding.String()},
+			Message: fmt.Sprintf("%s holds %s through %s: it also covers every resource, verb or group added later "+
+				"(CRDs, new subresources), not just what exists today.", s, strings.Join(dedupe(found), ", "), g.Binding),
+			Fix: fmt.Sprintf("%s %s: list the verbs, API groups and resources the tenant needs instead of '*'.", g.Binding.RoleRef.Kind, g.Binding.RoleRef.Name),
+		})
+	}
+}
+
+func has(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPrefix(list []string, p string) bool {
+	for _, x := range list {
+		if strings.HasPrefix(x, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func dedupe(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if !has(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func appendNew(list []access.BindingRef, refs ...access.BindingRef) []access.BindingRef {
+	for _, r := range refs {
+		dup := false
+		for _, x := range list {
+			if x == r {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			list = append(list, r)
+		}
+	}
+	return list
+}
+
+func bindingStrings(refs []access.BindingRef) []string {
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		name := r.Name
+		if r.Namespace != "" {
+			name = r.Namespace + "/" + r.Name
+		}
+		out = append(out, r.Kind+" "+name)
+	}
+	return out
+}
+
+// rolesOf names the roles behind bindings, for fixes: "Role bob/full-access".
+func rolesOf(refs []access.BindingRef) string {
+	var out []string
+	for _, r := range refs {
+		role := r.RoleRef.Kind + " " + r.RoleRef.Name
+		if r.RoleRef.Kind == "Role" {
+			role = "Role " + r.Namespace + "/" + r.RoleRef.Name
+		}
+		out = appendString(out, role)
+	}
+	return "In " + strings.Join(out, ", ")
+}
+
+func appendString(list []string, s string) []string {
+	if has(list, s) {
+		return list
+	}
+	return append(list, s)
+}

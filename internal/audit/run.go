@@ -1,0 +1,302 @@
+package audit
+
+import (
+	"cmp"
+	"slices"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/bulkhead-dev/bulkhead/internal/access"
+	"github.com/bulkhead-dev/bulkhead/internal/render"
+)
+
+// Report kinds.
+const (
+	APIVersion = "bulkhead.dev/v1alpha1"
+	ReportKind = "AuditReport"
+)
+
+// BlindSpots is ISOLATION.md item 17, stated in every report.
+var BlindSpots = []string{
+	"Only RBAC objects are analysed. Client certificates in the system:masters group bypass RBAC entirely, and other " +
+		"authorizers (Node, webhook, ABAC) grant access no RBAC object shows; run with --live to sample SubjectAccessReviews " +
+		"on the cluster, which do see them.",
+	"Group membership comes from the authenticator (certificate O= fields, OIDC claims): a User subject's other groups " +
+		"are unknown, so a user is judged by the bindings that name it and by the groups every user has.",
+	"NetworkPolicies are not evaluated as reachability, and which ServiceAccount each running pod uses is not read: " +
+		"\"can create pods in N\" is taken to mean \"acts as every ServiceAccount in N\".",
+}
+
+// Run audits snap for the given tenants. It never fails: what the API
+// server would ignore (a missing role) is a finding or a warning instead.
+func Run(snap *Snapshot, tenants []Tenant) (*Report, error) {
+	base, err := loadBaseline()
+	if err != nil {
+		return nil, err
+	}
+	a := newAuditor(snap, tenants, base)
+	a.bindingRules()
+	a.objectRules()
+	a.subjectRules()
+	a.closure()
+	return a.report(), nil
+}
+
+// auditor holds one run's indexes.
+type auditor struct {
+	snap    *Snapshot
+	eng     *access.Engine
+	base    *baseline
+	tenants []Tenant
+
+	tenantOf    map[string]int // namespace -> index in tenants
+	saNames     map[string][]string
+	saKnown     map[access.Subject]bool
+	members     [][]access.Subject       // per tenant
+	memberOf    map[access.Subject][]int // tenants a subject is a member of
+	grants      map[access.Subject][]access.Grant
+	memo        map[memoKey]bool
+	findings    []Finding
+	edges       map[access.Subject][]edge
+	subjectTo   map[access.Subject]*SubjectAccess
+	cells       map[cellKey]*Cell
+	secretsByNS map[string][]corev1.Secret
+}
+
+type memoKey struct {
+	ruleSet int32
+	check   string
+}
+
+type cellKey struct{ tenant, namespace string }
+
+func newAuditor(snap *Snapshot, tenants []Tenant, base *baseline) *auditor {
+	a := &auditor{
+		snap:      snap,
+		eng:       access.New(&snap.Snapshot),
+		base:      base,
+		tenants:   tenants,
+		tenantOf:  make(map[string]int, len(tenants)),
+		saNames:   map[string][]string{},
+		saKnown:   map[access.Subject]bool{},
+		memberOf:  map[access.Subject][]int{},
+		grants:    map[access.Subject][]access.Grant{},
+		memo:      map[memoKey]bool{},
+		edges:     map[access.Subject][]edge{},
+		subjectTo: map[access.Subject]*SubjectAccess{},
+		cells:     map[cellKey]*Cell{},
+	}
+	for i, t := range tenants {
+		a.tenantOf[t.Namespace] = i
+	}
+	for _, sa := range snap.ServiceAccounts {
+		a.saNames[sa.Namespace] = append(a.saNames[sa.Namespace], sa.Name)
+		a.saKnown[saSubject(sa.Namespace, sa.Name)] = true
+	}
+	a.findMembers()
+	return a
+}
+
+func saSubject(namespace, name string) access.Subject {
+	return access.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: namespace, Name: name}
+}
+
+// broadGroup reports whether a group spans tenants: every user, every
+// ServiceAccount, or anonymous requests.
+func broadGroup(name string) bool {
+	switch name {
+	case "system:authenticated", "system:unauthenticated", "system:serviceaccounts":
+		return true
+	}
+	return false
+}
+
+// findMembers names each tenant's subjects: the ServiceAccounts of its
+// namespace, the users and groups its RoleBindings name, and for bulkhead
+// tenants the members its namespace annotations list.
+func (a *auditor) findMembers() {
+	a.members = make([][]access.Subject, len(a.tenants))
+	add := func(t int, s access.Subject) {
+		for _, m := range a.memberOf[s] {
+			if m == t {
+				return
+			}
+		}
+		a.memberOf[s] = append(a.memberOf[s], t)
+		a.members[t] = append(a.members[t], s)
+	}
+	for _, sa := range a.snap.ServiceAccounts {
+		if t, ok := a.tenantOf[sa.Namespace]; ok {
+			add(t, saSubject(sa.Namespace, sa.Name))
+		}
+	}
+	for _, rb := range a.snap.RoleBindings {
+		t, ok := a.tenantOf[rb.Namespace]
+		if !ok || a.base.has("RoleBinding", rb.Namespace, rb.Name) {
+			continue
+		}
+		for _, s := range rb.Subjects {
+			switch s.Kind {
+			case rbacv1.ServiceAccountKind:
+				ns := cmp.Or(s.Namespace, rb.Namespace)
+				if ns == rb.Namespace {
+					add(t, saSubject(ns, s.Name))
+				}
+			case rbacv1.UserKind, rbacv1.GroupKind:
+				if !strings.HasPrefix(s.Name, "system:") {
+					add(t, access.Subject{Kind: s.Kind, Name: s.Name})
+				}
+			}
+		}
+	}
+	for _, ns := range a.snap.Namespaces {
+		t, ok := a.tenantOf[ns.Name]
+		if !ok {
+			continue
+		}
+		for _, u := range splitLines(ns.Annotations[render.UsersAnnotation]) {
+			add(t, access.Subject{Kind: rbacv1.UserKind, Name: u})
+		}
+		for _, g := range splitLines(ns.Annotations[render.GroupsAnnotation]) {
+			add(t, access.Subject{Kind: rbacv1.GroupKind, Name: g})
+		}
+	}
+	for t := range a.members {
+		slices.SortFunc(a.members[t], compareSubjects)
+	}
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func compareSubjects(x, y access.Subject) int {
+	return cmp.Or(cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Name, y.Name))
+}
+
+// subjectGrants lists what applies to s through bindings that name it, or
+// for a ServiceAccount its namespace's group: the grants a subject holds
+// beyond what every user holds (broad groups are judged once, by
+// bindingRules). Missing roles and inert subjects are left out.
+func (a *auditor) subjectGrants(s access.Subject) []access.Grant {
+	if g, ok := a.grants[s]; ok {
+		return g
+	}
+	var out []access.Grant
+	keep := func(gs []access.Grant) {
+		for _, g := range gs {
+			if !g.RoleMissing && !g.Inert {
+				out = append(out, g)
+			}
+		}
+	}
+	keep(a.eng.Grants(s))
+	if s.Kind == rbacv1.ServiceAccountKind {
+		keep(a.eng.Grants(access.Subject{Kind: rbacv1.GroupKind, Name: "system:serviceaccounts:" + s.Namespace}))
+	}
+	a.grants[s] = out
+	return out
+}
+
+// allows reports whether any of grants allows attrs where they apply, and
+// which: the memo makes each distinct rule list answer each question once.
+func (a *auditor) allows(grants []access.Grant, check string, attrs access.Attributes) []access.BindingRef {
+	var via []access.BindingRef
+	for _, g := range grants {
+		if g.Namespace != "" && g.Namespace != attrs.Namespace {
+			continue
+		}
+		key := memoKey{g.RuleSet, check}
+		ok, seen := a.memo[key]
+		if !seen || check == "" {
+			ok = a.eng.RuleSetAllows(g.RuleSet, attrs)
+			if check != "" {
+				a.memo[key] = ok
+			}
+		}
+		if ok {
+			via = append(via, g.Binding)
+		}
+	}
+	return via
+}
+
+func (a *auditor) add(f Finding) {
+	if f.Objects == nil {
+		f.Objects = []string{}
+	}
+	a.findings = append(a.findings, f)
+}
+
+func (a *auditor) tenantName(ns string) string {
+	if t, ok := a.tenantOf[ns]; ok {
+		return a.tenants[t].Name
+	}
+	return ""
+}
+
+func (a *auditor) report() *Report {
+	r := &Report{
+		APIVersion: APIVersion,
+		Kind:       ReportKind,
+		Source:     a.snap.Source,
+		Findings:   a.findings,
+		BlindSpots: BlindSpots,
+		Warnings:   a.eng.Warnings(),
+	}
+	sort.SliceStable(r.Findings, func(i, j int) bool {
+		x, y := r.Findings[i], r.Findings[j]
+		return cmp.Or(cmp.Compare(y.Severity, x.Severity), cmp.Compare(x.Tenant, y.Tenant), cmp.Compare(x.Rule, y.Rule),
+			cmp.Compare(x.Subject, y.Subject), cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Message, y.Message)) < 0
+	})
+	r.Findings = slices.CompactFunc(r.Findings, func(x, y Finding) bool {
+		return x.Rule == y.Rule && x.Subject == y.Subject && x.Namespace == y.Namespace && x.Message == y.Message
+	})
+	worst := map[string]Severity{}
+	count := map[string]int{}
+	for _, f := range r.Findings {
+		switch f.Severity {
+		case Critical:
+			r.Summary.Critical++
+		case High:
+			r.Summary.High++
+		case Medium:
+			r.Summary.Medium++
+		case Low:
+			r.Summary.Low++
+		}
+		if f.Tenant != "" {
+			count[f.Tenant]++
+			worst[f.Tenant] = max(worst[f.Tenant], f.Severity)
+		}
+	}
+	for i, t := range a.tenants {
+		ts := TenantSummary{Name: t.Name, Namespace: t.Namespace, Managed: t.Managed, Subjects: len(a.members[i]), Findings: count[t.Name]}
+		if w, ok := worst[t.Name]; ok {
+			ts.Worst = &w
+		}
+		r.Tenants = append(r.Tenants, ts)
+	}
+	r.Access, r.Subjects = a.matrix()
+	for _, c := range r.Access {
+		if c.Cross {
+			r.Summary.CrossTenantCells++
+		}
+	}
+	st := a.eng.Stats()
+	r.Summary.Tenants = len(a.tenants)
+	r.Summary.Namespaces = len(namespaceNames(a.snap))
+	r.Summary.Subjects = st.Subjects
+	r.Summary.Bindings = st.Bindings
+	r.Summary.Roles = len(a.snap.Roles) + len(a.snap.ClusterRoles)
+	return r
+}
