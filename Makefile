@@ -7,7 +7,7 @@ BIN       := bin/bulkhead
 export BULKHEAD_BIN_DIR ?= $(CURDIR)/.cache/bin
 KUBECONFIG_LOCAL := $(CURDIR)/.local/admin.kubeconfig
 
-.PHONY: all build control-plane test unit e2e demo cluster-up cluster-down fmt vet clean
+.PHONY: all build control-plane chromium test unit e2e demo cluster-up cluster-down fmt vet clean
 
 all: build
 
@@ -19,8 +19,14 @@ build:
 control-plane:
 	hack/build-control-plane.sh
 
-test: control-plane vet
+test: control-plane chromium vet
 	$(GO) test -count=1 -timeout 30m ./...
+
+# Debian's chromium renders the audit's HTML report in a browser test.
+chromium:
+	@command -v chromium >/dev/null || { echo "installing chromium (apt-get)"; \
+		$$(command -v sudo) apt-get install -y -q chromium >/dev/null || \
+		{ $$(command -v sudo) apt-get update -q && $$(command -v sudo) apt-get install -y -q chromium; }; }
 
 unit:
 	BULKHEAD_SKIP_E2E=1 $(GO) test -count=1 ./...

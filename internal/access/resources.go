@@ -1,6 +1,7 @@
 package access
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -165,4 +166,60 @@ func (e *Engine) Expand(rule rbacv1.PolicyRule) []Coverage {
 		out = append(out, Coverage{Resource: r, Verbs: verbs, Names: rule.ResourceNames})
 	}
 	return out
+}
+
+// ParseResource reads a resource the way kubectl auth can-i takes it:
+// "pods", "pods/exec", "deployments.apps", "deployments.apps/scale", or a
+// non-resource URL starting with "/". Without a group, the core group is
+// meant if it has the resource, else the one group that does.
+func (e *Engine) ParseResource(arg string) (Attributes, error) {
+	if strings.HasPrefix(arg, "/") {
+		return Attributes{NonResourceURL: arg}, nil
+	}
+	full, sub, _ := strings.Cut(arg, "/")
+	resource, group, hasGroup := strings.Cut(full, ".")
+	if resource == "" {
+		return Attributes{}, fmt.Errorf("resource %q: give a plural resource such as pods, pods/exec or deployments.apps", arg)
+	}
+	if hasGroup || resource == "*" {
+		return Attributes{Group: group, Resource: resource, Subresource: sub}, nil
+	}
+	var groups []string
+	for _, r := range e.resources {
+		if r.Resource == resource && r.Subresource == "" && !contains(groups, r.Group) {
+			groups = append(groups, r.Group)
+		}
+	}
+	switch {
+	case len(groups) == 0:
+		return Attributes{}, fmt.Errorf("resource %q is not known; give it as RESOURCE.GROUP (e.g. %s.example.com), plural and lowercase", resource, resource)
+	case contains(groups, ""):
+		return Attributes{Resource: resource, Subresource: sub}, nil
+	case len(groups) > 1:
+		return Attributes{}, fmt.Errorf("resource %q exists in groups %s; say which, e.g. %s.%s", resource, strings.Join(groups, ", "), resource, groups[0])
+	}
+	return Attributes{Group: groups[0], Resource: resource, Subresource: sub}, nil
+}
+
+// ParseSubject reads a subject as the who-can and can verbs take it:
+// "system:serviceaccount:NS:NAME", "serviceaccount:NS/NAME", "user:NAME" or
+// "group:NAME", and returns the identity a real request of it carries.
+func ParseSubject(arg string) (Subject, UserInfo, error) {
+	kind, rest, ok := strings.Cut(arg, ":")
+	switch {
+	case strings.HasPrefix(arg, saUserPrefix):
+		ns, name, ok := strings.Cut(strings.TrimPrefix(arg, saUserPrefix), ":")
+		if ok && ns != "" && name != "" {
+			return Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}, ServiceAccountUser(ns, name), nil
+		}
+	case ok && strings.EqualFold(kind, "serviceaccount"):
+		if ns, name, ok := strings.Cut(rest, "/"); ok && ns != "" && name != "" {
+			return Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}, ServiceAccountUser(ns, name), nil
+		}
+	case ok && strings.EqualFold(kind, "user") && rest != "":
+		return Subject{Kind: rbacv1.UserKind, Name: rest}, User(rest), nil
+	case ok && strings.EqualFold(kind, "group") && rest != "":
+		return Subject{Kind: rbacv1.GroupKind, Name: rest}, UserInfo{Groups: []string{rest, allAuthenticated}}, nil
+	}
+	return Subject{}, UserInfo{}, fmt.Errorf("subject %q: write system:serviceaccount:NAMESPACE:NAME, serviceaccount:NAMESPACE/NAME, user:NAME or group:NAME", arg)
 }

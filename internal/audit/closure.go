@@ -218,18 +218,16 @@ func crossFix(g access.Grant, cur, member access.Subject, parent map[access.Subj
 }
 
 // escalation reports an edge inside the tenant to a ServiceAccount that
-// holds a binding s does not.
+// holds rights s lacks (compared right by right over the known resources,
+// so an admin acting as an edit ServiceAccount gains nothing).
 func (a *auditor) escalation(t Tenant, s access.Subject, e edge) {
 	if e.to == s {
 		return
 	}
-	mine := map[string]bool{}
-	for _, g := range a.subjectGrants(s) {
-		mine[g.Namespace+"|"+g.Binding.RoleRef.Kind+"|"+g.Binding.RoleRef.Name] = true
-	}
+	mine := a.subjectGrants(s)
 	var more []string
 	for _, g := range a.subjectGrants(e.to) {
-		if !mine[g.Namespace+"|"+g.Binding.RoleRef.Kind+"|"+g.Binding.RoleRef.Name] {
+		if !a.covers(mine, g, e.to.Namespace) {
 			more = append(more, g.Binding.String())
 		}
 	}
@@ -243,6 +241,37 @@ func (a *auditor) escalation(t Tenant, s access.Subject, e edge) {
 		Fix: fmt.Sprintf("Give %s its own namespace, or the same role as %s, or remove the right: %s.",
 			e.to, s, strings.TrimPrefix(rolesOf(e.via), "In ")),
 	})
+}
+
+// covers reports whether grants allow everything g allows in ns, over the
+// resources the engine knows (non-resource URLs are cluster-wide and judged
+// by the cluster checks).
+func (a *auditor) covers(grants []access.Grant, g access.Grant, ns string) bool {
+	where := g.Namespace
+	if where == "" {
+		where = ns
+	}
+	for _, r := range g.Rules {
+		for _, c := range a.eng.Expand(r) {
+			if !c.Resource.Namespaced {
+				continue
+			}
+			names := c.Names
+			if len(names) == 0 {
+				names = []string{""}
+			}
+			for _, v := range c.Verbs {
+				for _, n := range names {
+					attrs := access.Attributes{Verb: v, Group: c.Resource.Group, Resource: c.Resource.Resource,
+						Subresource: c.Resource.Subresource, Name: n, Namespace: where}
+					if len(a.allows(grants, "", attrs)) == 0 {
+						return false
+					}
+				}
+			}
+		}
+	}
+	return true
 }
 
 // sharedMembers reports users and groups that are members of several

@@ -7,6 +7,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
@@ -48,6 +49,16 @@ func ReadCluster(ctx context.Context, client kubernetes.Interface, source string
 		})
 		snap.Secrets = secrets
 		return wrapList(err, "secrets")
+	})
+	g.do(func() (err error) {
+		snap.NetworkPolicies, err = listAll(ctx, all, client.NetworkingV1().NetworkPolicies("").List, func(l *networkingv1.NetworkPolicyList) ([]networkingv1.NetworkPolicy, string) {
+			return l.Items, l.Continue
+		})
+		return wrapList(err, "networkpolicies")
+	})
+	g.do(func() (err error) {
+		snap.ResourceQuotas, err = listAll(ctx, all, client.CoreV1().ResourceQuotas("").List, func(l *corev1.ResourceQuotaList) ([]corev1.ResourceQuota, string) { return l.Items, l.Continue })
+		return wrapList(err, "resourcequotas")
 	})
 	g.do(func() (err error) {
 		snap.Roles, err = listAll(ctx, all, client.RbacV1().Roles("").List, func(l *rbacv1.RoleList) ([]rbacv1.Role, string) { return l.Items, l.Continue })

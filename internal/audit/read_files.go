@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -124,9 +125,11 @@ var readKinds = map[string]string{
 	"RoleBinding":                      "rbac.authorization.k8s.io/v1",
 	"ClusterRoleBinding":               "rbac.authorization.k8s.io/v1",
 	"ValidatingAdmissionPolicyBinding": "admissionregistration.k8s.io/v1",
+	"NetworkPolicy":                    "networking.k8s.io/v1",
+	"ResourceQuota":                    "v1",
 }
 
-var namespacedKinds = map[string]bool{"ServiceAccount": true, "Secret": true, "Role": true, "RoleBinding": true}
+var namespacedKinds = map[string]bool{"ServiceAccount": true, "Secret": true, "Role": true, "RoleBinding": true, "NetworkPolicy": true, "ResourceQuota": true}
 
 // object decodes one document (or the items of a List) into the snapshot.
 func (p *parser) object(file string, line int, data []byte, apiVersion, kind string) {
@@ -239,6 +242,12 @@ func (p *parser) decode(kind string, data []byte) error {
 	case "ClusterRoleBinding":
 		var o rbacv1.ClusterRoleBinding
 		return into(data, &o, func() { s.ClusterRoleBindings = append(s.ClusterRoleBindings, o) })
+	case "NetworkPolicy":
+		var o networkingv1.NetworkPolicy
+		return into(data, &o, func() { s.NetworkPolicies = append(s.NetworkPolicies, o) })
+	case "ResourceQuota":
+		var o corev1.ResourceQuota
+		return into(data, &o, func() { s.ResourceQuotas = append(s.ResourceQuotas, o) })
 	case "ValidatingAdmissionPolicyBinding":
 		var o struct {
 			objectMeta

@@ -50,7 +50,7 @@ func (s *Severity) UnmarshalText(b []byte) error {
 // is the item of ISOLATION.md it belongs to.
 type Finding struct {
 	Rule      string   `json:"rule"`
-	Pattern   int      `json:"pattern"`
+	Pattern   int      `json:"pattern,omitempty"` // 0: not an ISOLATION.md item (network, quota)
 	Severity  Severity `json:"severity"`
 	Tenant    string   `json:"tenant,omitempty"`    // the tenant whose subject or namespace is concerned
 	Subject   string   `json:"subject,omitempty"`   // "ServiceAccount bob/bob-user", "User alice", "Group x"

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/bulkhead-dev/bulkhead/internal/access"
@@ -279,6 +280,7 @@ func (a *auditor) objectRules() {
 			Fix: fmt.Sprintf("kubectl label namespace %s pod-security.kubernetes.io/enforce=restricted (or baseline); bulkhead apply sets it.", ns.Name),
 		})
 	}
+	a.guardrails()
 	for _, s := range a.snap.Secrets {
 		if s.Type != corev1.SecretTypeServiceAccountToken {
 			continue
@@ -329,4 +331,73 @@ func nsFlag(ns string) string {
 		return ""
 	}
 	return " -n " + ns
+}
+
+// guardrails reports tenant namespaces without network isolation or a
+// ResourceQuota: PROCEDURE.md's open networks and unbounded GPUs. They are
+// not RBAC, so they carry no ISOLATION.md pattern number.
+func (a *auditor) guardrails() {
+	isolated := map[string]string{}
+	for _, np := range a.snap.NetworkPolicies {
+		if isolatesIngress(np) {
+			isolated[np.Namespace] = np.Name
+		}
+	}
+	quota := map[string]bool{}
+	for _, q := range a.snap.ResourceQuotas {
+		quota[q.Namespace] = true
+	}
+	in := "on the cluster"
+	if !a.snap.Complete {
+		in = "in the manifests read"
+	}
+	for _, t := range a.tenants {
+		if _, ok := isolated[t.Namespace]; !ok {
+			a.add(Finding{
+				Rule: "no-network-isolation", Severity: Medium, Tenant: t.Name, Namespace: t.Namespace,
+				Objects: []string{a.origin("Namespace", "", t.Namespace)},
+				Message: fmt.Sprintf("No NetworkPolicy %s isolates namespace %s: every pod of every tenant can connect to its pods "+
+					"(notebooks, dashboards, model servers).", in, t.Namespace),
+				Fix: "Add a NetworkPolicy with podSelector {} and policyTypes [Ingress] that admits only the namespace itself " +
+					"(bulkhead apply renders bulkhead-isolate-ingress); it takes effect with a CNI that enforces NetworkPolicy.",
+			})
+		}
+		if !quota[t.Namespace] {
+			a.add(Finding{
+				Rule: "no-quota", Severity: Medium, Tenant: t.Name, Namespace: t.Namespace,
+				Objects: []string{a.origin("Namespace", "", t.Namespace)},
+				Message: fmt.Sprintf("No ResourceQuota %s caps namespace %s: one tenant can take every GPU of the cluster.", in, t.Namespace),
+				Fix:     "Add a ResourceQuota with requests.nvidia.com/gpu (and cpu, memory, pods); bulkhead apply renders one from the tenant's quota.",
+			})
+		}
+	}
+}
+
+// isolatesIngress reports whether np selects every pod of its namespace for
+// ingress and admits no peer from every namespace.
+func isolatesIngress(np networkingv1.NetworkPolicy) bool {
+	if len(np.Spec.PodSelector.MatchLabels) > 0 || len(np.Spec.PodSelector.MatchExpressions) > 0 {
+		return false
+	}
+	ingress := len(np.Spec.PolicyTypes) == 0
+	for _, pt := range np.Spec.PolicyTypes {
+		ingress = ingress || pt == networkingv1.PolicyTypeIngress
+	}
+	if !ingress {
+		return false
+	}
+	for _, rule := range np.Spec.Ingress {
+		if len(rule.From) == 0 {
+			return false // from everywhere
+		}
+		for _, peer := range rule.From {
+			if peer.NamespaceSelector != nil && len(peer.NamespaceSelector.MatchLabels) == 0 && len(peer.NamespaceSelector.MatchExpressions) == 0 {
+				return false // every namespace
+			}
+			if peer.IPBlock != nil && (peer.IPBlock.CIDR == "0.0.0.0/0" || peer.IPBlock.CIDR == "::/0") {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -133,18 +133,32 @@ func (a *auditor) findMembers() {
 			add(t, saSubject(sa.Namespace, sa.Name))
 		}
 	}
+	// A ServiceAccount belongs to the tenant of its namespace wherever it is
+	// bound, even before it exists (whoever creates it gets the grant).
+	addSA := func(ns, name string) {
+		if t, ok := a.tenantOf[ns]; ok && name != "" {
+			add(t, saSubject(ns, name))
+		}
+	}
+	for _, crb := range a.snap.ClusterRoleBindings {
+		for _, s := range crb.Subjects {
+			if s.Kind == rbacv1.ServiceAccountKind {
+				addSA(s.Namespace, s.Name)
+			}
+		}
+	}
 	for _, rb := range a.snap.RoleBindings {
+		for _, s := range rb.Subjects {
+			if s.Kind == rbacv1.ServiceAccountKind {
+				addSA(cmp.Or(s.Namespace, rb.Namespace), s.Name)
+			}
+		}
 		t, ok := a.tenantOf[rb.Namespace]
 		if !ok || a.base.has("RoleBinding", rb.Namespace, rb.Name) {
 			continue
 		}
 		for _, s := range rb.Subjects {
 			switch s.Kind {
-			case rbacv1.ServiceAccountKind:
-				ns := cmp.Or(s.Namespace, rb.Namespace)
-				if ns == rb.Namespace {
-					add(t, saSubject(ns, s.Name))
-				}
 			case rbacv1.UserKind, rbacv1.GroupKind:
 				if !strings.HasPrefix(s.Name, "system:") {
 					add(t, access.Subject{Kind: s.Kind, Name: s.Name})

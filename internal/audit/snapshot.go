@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/bulkhead-dev/bulkhead/internal/access"
@@ -18,6 +19,11 @@ import (
 type Snapshot struct {
 	access.Snapshot
 	Secrets []corev1.Secret // type kubernetes.io/service-account-token only
+	// NetworkPolicies and ResourceQuotas tell whether a tenant's namespace
+	// is isolated on the network and capped (PROCEDURE.md's open networks
+	// and unbounded GPUs).
+	NetworkPolicies []networkingv1.NetworkPolicy
+	ResourceQuotas  []corev1.ResourceQuota
 	// AdmissionPolicyBindings are the names of the
 	// ValidatingAdmissionPolicyBindings in force; bulkhead's
 	// bulkhead-tenant-rolebindings limits what tenant admins can bind.

@@ -100,6 +100,9 @@ the isolation with each member's own credentials.`,
 		newRenderCmd(s),
 		newPlanCmd(s, f),
 		newRevokeCmd(s, f),
+		newAuditCmd(s, f),
+		newWhoCanCmd(s, f),
+		newCanCmd(s, f),
 	)
 	return root
 }

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/bulkhead-dev/bulkhead/internal/audit"
+)
+
+// snapshotOptions are the flags of the verbs that read access objects
+// (audit, who-can, can): from the cluster, or from manifests with -f.
+type snapshotOptions struct {
+	files          []string
+	tenants        []string
+	tenantSelector string
+}
+
+func (o *snapshotOptions) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringSliceVarP(&o.files, "filename", "f", nil, "manifests (RBAC objects, Namespaces, ServiceAccounts, Secrets, Lists, Tenant specs): files, directories or - for stdin; default: read the cluster")
+	cmd.Flags().StringSliceVar(&o.tenants, "tenants", nil, "the namespaces that are tenants (default: the namespaces bulkhead manages, or else every non-system namespace)")
+	cmd.Flags().StringVar(&o.tenantSelector, "tenant-selector", "", "a label selector choosing the tenant namespaces, e.g. team=ml")
+}
+
+func (o *snapshotOptions) validate() (labels.Selector, error) {
+	if o.tenantSelector == "" {
+		return nil, nil
+	}
+	if len(o.tenants) > 0 {
+		return nil, invalid("give --tenants or --tenant-selector, not both")
+	}
+	sel, err := labels.Parse(o.tenantSelector)
+	if err != nil {
+		return nil, invalid("--tenant-selector: %v", err)
+	}
+	return sel, nil
+}
+
+// load reads the snapshot and picks the tenants; progress goes to stderr.
+func (o *snapshotOptions) load(ctx context.Context, s Streams, f *factory) (*audit.Snapshot, []audit.Tenant, error) {
+	sel, err := o.validate()
+	if err != nil {
+		return nil, nil, err
+	}
+	start := time.Now()
+	var snap *audit.Snapshot
+	if len(o.files) > 0 {
+		var ignored audit.Ignored
+		snap, ignored, err = audit.ReadFiles(o.files, s.In)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(ignored) > 0 {
+			fmt.Fprintf(s.ErrOut, "audit: skipped documents of kinds that grant no access: %s\n", ignored)
+		}
+	} else {
+		client, cfg, err := f.client()
+		if err != nil {
+			return nil, nil, err
+		}
+		var warnings []string
+		snap, warnings, err = audit.ReadCluster(ctx, client, "cluster "+cfg.Host)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, w := range warnings {
+			fmt.Fprintf(s.ErrOut, "warning: %s\n", w)
+		}
+	}
+	fmt.Fprintf(s.ErrOut, "read %d namespaces, %d roles, %d clusterroles, %d rolebindings, %d clusterrolebindings in %s\n",
+		len(snap.Namespaces), len(snap.Roles), len(snap.ClusterRoles), len(snap.RoleBindings), len(snap.ClusterRoleBindings),
+		time.Since(start).Round(time.Millisecond))
+	tenants, err := audit.Tenants(snap, audit.TenantOptions{Names: o.tenants, Selector: sel})
+	if err != nil {
+		return nil, nil, &exitError{code: ExitInvalid, err: err}
+	}
+	return snap, tenants, nil
+}
+
+func joinOr(list []string) string {
+	return strings.Join(list[:len(list)-1], ", ") + " or " + list[len(list)-1]
+}
