@@ -82,7 +82,7 @@ func (c *compiledRule) allows(req *request) bool {
 	if !c.matchesResource(req.combined, req.sub) {
 		return false
 	}
-	return len(c.names) == 0 || contains(c.names, req.name)
+	return len(c.names) == 0 || req.anyName || contains(c.names, req.name)
 }
 
 func (c *compiledRule) matchesResource(combined, sub string) bool {

@@ -120,6 +120,7 @@ type request struct {
 	name     string
 	path     string
 	ns       string
+	anyName  bool // match rules whatever their resourceNames (RuleSetMayAllow)
 }
 
 func newRequest(a Attributes) request {

@@ -48,25 +48,35 @@ func (a *auditor) edgesOf(s access.Subject) []edge {
 		}
 		seenNS[ns] = true
 		all := a.saNames[ns]
-		if via := a.anyOf(grants, "pod-create", podCreators, ns); len(via) > 0 {
+		if via := a.anyOf(grants, checkPodCreate, podCreators, ns); len(via) > 0 {
 			for _, sa := range all {
 				out = append(out, edge{to: saSubject(ns, sa), pattern: 7, how: "creates pods in " + ns + " that run as", via: via})
 			}
 		}
-		if via := a.anyOf(grants, "pod-enter", podEnterers, ns); len(via) > 0 {
+		if via := a.anyOf(grants, checkPodEnter, podEnterers, ns); len(via) > 0 {
 			for _, sa := range all {
 				out = append(out, edge{to: saSubject(ns, sa), pattern: 11, how: "execs into or rewrites pods in " + ns + " that run as", via: via})
 			}
 		}
+		mint := access.Attributes{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Namespace: ns}
+		become := access.Attributes{Verb: "impersonate", Resource: "serviceaccounts", Namespace: ns}
+		mayMint, mayBecome := a.mayAllow(grants, checkMayMint, mint), a.mayAllow(grants, checkMayImpersonate, become)
 		for _, sa := range all {
-			r := access.Attributes{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Name: sa, Namespace: ns}
-			if via := a.allows(grants, "", r); len(via) > 0 {
+			if !mayMint && !mayBecome {
+				break
+			}
+			mint.Name, become.Name = sa, sa
+			if via := a.allows(grants, noMemo, mint); mayMint && len(via) > 0 {
 				out = append(out, edge{to: saSubject(ns, sa), pattern: 8, how: "mints tokens for", via: via})
 			}
-			r = access.Attributes{Verb: "impersonate", Resource: "serviceaccounts", Name: sa, Namespace: ns}
-			if via := a.allows(grants, "", r); len(via) > 0 {
+			if via := a.allows(grants, noMemo, become); mayBecome && len(via) > 0 {
 				out = append(out, edge{to: saSubject(ns, sa), pattern: 9, how: "impersonates", via: via})
 			}
+		}
+		read := access.Attributes{Verb: "get", Resource: "secrets", Namespace: ns}
+		if len(a.tokenSecrets(ns)) == 0 || !a.mayAllow(grants, checkMayReadSecrets, read) &&
+			len(a.allows(grants, checkSecretsList, access.Attributes{Verb: "list", Resource: "secrets", Namespace: ns})) == 0 {
+			continue
 		}
 		for _, sec := range a.tokenSecrets(ns) {
 			owner := sec.Annotations[corev1.ServiceAccountNameKey]
@@ -74,9 +84,9 @@ func (a *auditor) edgesOf(s access.Subject) []edge {
 				continue
 			}
 			r := access.Attributes{Verb: "get", Resource: "secrets", Name: sec.Name, Namespace: ns}
-			via := a.allows(grants, "", r)
+			via := a.allows(grants, noMemo, r)
 			if len(via) == 0 {
-				via = a.allows(grants, "secrets-list", access.Attributes{Verb: "list", Resource: "secrets", Namespace: ns})
+				via = a.allows(grants, checkSecretsList, access.Attributes{Verb: "list", Resource: "secrets", Namespace: ns})
 			}
 			if len(via) > 0 {
 				out = append(out, edge{to: saSubject(ns, owner), pattern: 6, how: "reads the token Secret " + sec.Name + " of", via: via})
@@ -87,11 +97,31 @@ func (a *auditor) edgesOf(s access.Subject) []edge {
 	return out
 }
 
-func (a *auditor) anyOf(grants []access.Grant, key string, rs []access.Attributes, ns string) []access.BindingRef {
+// mayAllow reports whether some grant applying in attrs.Namespace allows
+// attrs for some object name, memoised per rule list.
+func (a *auditor) mayAllow(grants []access.Grant, check int32, attrs access.Attributes) bool {
+	for _, g := range grants {
+		if g.Namespace != "" && g.Namespace != attrs.Namespace {
+			continue
+		}
+		key := memoKey{g.RuleSet, check}
+		ok, seen := a.memo[key]
+		if !seen {
+			ok = a.eng.RuleSetMayAllow(g.RuleSet, attrs)
+			a.memo[key] = ok
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *auditor) anyOf(grants []access.Grant, key int32, rs []access.Attributes, ns string) []access.BindingRef {
 	var via []access.BindingRef
 	for i, r := range rs {
 		r.Namespace = ns
-		via = appendNew(via, a.allows(grants, fmt.Sprintf("%s/%d", key, i), r)...)
+		via = appendNew(via, a.allows(grants, key+int32(i), r)...)
 	}
 	return via
 }
@@ -113,19 +143,26 @@ type step struct {
 }
 
 // closure follows edges from every tenant subject to a fixed point and
-// judges what each reached identity holds: rights in another tenant's
-// namespace are cross-tenant access (critical); acting as a more
-// privileged identity of the same tenant is an escalation (medium).
+// judges what each reached identity holds: rights in the namespace of a
+// tenant the subject is not a member of are cross-tenant access (critical);
+// acting as a more privileged identity of its own tenant is an escalation
+// (medium). Each subject is followed once, however many tenants it is a
+// member of.
 func (a *auditor) closure() {
-	for t, tenant := range a.tenants {
+	done := map[access.Subject]bool{}
+	for t := range a.tenants {
 		for _, s := range a.members[t] {
+			if done[s] {
+				continue
+			}
+			done[s] = true
 			parent := map[access.Subject]step{s: {}}
 			queue := []access.Subject{s}
 			var actsAs []string
 			for len(queue) > 0 {
 				cur := queue[0]
 				queue = queue[1:]
-				a.judgeReach(t, s, cur, parent)
+				a.judgeReach(s, cur, parent)
 				for _, e := range a.edgesOf(cur) {
 					if _, seen := parent[e.to]; seen {
 						continue
@@ -133,12 +170,12 @@ func (a *auditor) closure() {
 					parent[e.to] = step{from: cur, edge: e}
 					queue = append(queue, e.to)
 					actsAs = append(actsAs, e.to.String())
-					if cur == s && a.tenantOf[e.to.Namespace] == t && e.to.Namespace == tenant.Namespace {
-						a.escalation(tenant, s, e)
+					if home, ok := a.tenantOf[e.to.Namespace]; ok && cur == s && a.isMember(s, home) {
+						a.escalation(a.tenants[home], s, e)
 					}
 				}
 			}
-			a.drill(tenant, s).ActsAs = actsAs
+			a.drill(a.tenants[t], s).ActsAs = actsAs
 		}
 	}
 	a.sharedMembers()
@@ -146,42 +183,52 @@ func (a *auditor) closure() {
 
 // judgeReach looks at the grants of cur, which member reached (cur may be
 // member itself).
-func (a *auditor) judgeReach(t int, member, cur access.Subject, parent map[access.Subject]step) {
-	tenant := a.tenants[t]
+func (a *auditor) judgeReach(member, cur access.Subject, parent map[access.Subject]step) {
+	homes := a.memberOf[member]
+	home := a.tenants[homes[0]]
 	direct := cur == member
 	for _, g := range a.subjectGrants(cur) {
 		ns := g.Namespace
 		if ns == "" {
 			if a.namespacedRules(g) {
-				a.cell(tenant.Name, "*", g, member, cur, true)
+				for _, t := range homes {
+					a.cell(a.tenants[t].Name, "*", g, member, cur, true)
+				}
 				a.add(Finding{
-					Rule: "cluster-binding", Pattern: 1, Severity: Critical, Tenant: tenant.Name, Subject: member.String(),
+					Rule: "cluster-binding", Pattern: 1, Severity: Critical, Tenant: home.Name, Subject: member.String(),
 					Objects: []string{g.Binding.String()},
 					Message: fmt.Sprintf("%s%s holds namespaced rights through %s, so they apply in every namespace, every other tenant's included.",
 						member, pathText(member, cur, parent), g.Binding),
-					Fix: fmt.Sprintf("Replace ClusterRoleBinding %s with a RoleBinding in %s (a RoleBinding may reference the same ClusterRole).", g.Binding.Name, tenant.Namespace),
+					Fix: fmt.Sprintf("Replace ClusterRoleBinding %s with RoleBindings in the namespaces it is meant for (a RoleBinding may reference the same ClusterRole).", g.Binding.Name),
 				})
 			}
 			continue
 		}
 		other, isTenant := a.tenantOf[ns]
-		cross := isTenant && other != t
-		if cross && direct && a.isMember(cur, other) {
-			cross = false // a member of both tenants; sharedMembers reports it
-		}
-		if !isTenant && !direct {
+		switch {
+		case isTenant && a.isMember(member, other):
+			if direct {
+				a.cell(a.tenants[other].Name, ns, g, member, cur, false)
+			}
+			continue
+		case !isTenant:
+			if direct {
+				for _, t := range homes {
+					a.cell(a.tenants[t].Name, ns, g, member, cur, false)
+				}
+			}
 			continue
 		}
-		a.cell(tenant.Name, ns, g, member, cur, cross)
-		if cross {
-			a.add(Finding{
-				Rule: "cross-tenant-access", Pattern: 1, Severity: Critical, Tenant: tenant.Name, Subject: member.String(), Namespace: ns,
-				Objects: []string{g.Binding.String()},
-				Message: fmt.Sprintf("%s of tenant %s%s has rights in namespace %s of tenant %s through %s.",
-					member, tenant.Name, pathText(member, cur, parent), ns, a.tenants[other].Name, g.Binding),
-				Fix: crossFix(g, cur, member, parent),
-			})
+		for _, t := range homes {
+			a.cell(a.tenants[t].Name, ns, g, member, cur, true)
 		}
+		a.add(Finding{
+			Rule: "cross-tenant-access", Pattern: 1, Severity: Critical, Tenant: home.Name, Subject: member.String(), Namespace: ns,
+			Objects: []string{g.Binding.String()},
+			Message: fmt.Sprintf("%s of tenant %s%s has rights in namespace %s of tenant %s through %s.",
+				member, home.Name, pathText(member, cur, parent), ns, a.tenants[other].Name, g.Binding),
+			Fix: crossFix(g, cur, member, parent),
+		})
 	}
 }
 
@@ -245,33 +292,63 @@ func (a *auditor) escalation(t Tenant, s access.Subject, e edge) {
 
 // covers reports whether grants allow everything g allows in ns, over the
 // resources the engine knows (non-resource URLs are cluster-wide and judged
-// by the cluster checks).
+// by the cluster checks). Answers are memoised by the rule lists involved:
+// tenants rendered from one template ask the same question thousands of times.
 func (a *auditor) covers(grants []access.Grant, g access.Grant, ns string) bool {
 	where := g.Namespace
 	if where == "" {
 		where = ns
 	}
-	for _, r := range g.Rules {
-		for _, c := range a.eng.Expand(r) {
-			if !c.Resource.Namespaced {
-				continue
-			}
-			names := c.Names
-			if len(names) == 0 {
-				names = []string{""}
-			}
-			for _, v := range c.Verbs {
-				for _, n := range names {
-					attrs := access.Attributes{Verb: v, Group: c.Resource.Group, Resource: c.Resource.Resource,
-						Subresource: c.Resource.Subresource, Name: n, Namespace: where}
-					if len(a.allows(grants, "", attrs)) == 0 {
-						return false
-					}
+	var key strings.Builder
+	fmt.Fprintf(&key, "%d|", g.RuleSet)
+	var applying []access.Grant
+	for _, h := range grants {
+		if h.Namespace == "" || h.Namespace == where {
+			applying = append(applying, h)
+			fmt.Fprintf(&key, "%d,", h.RuleSet)
+		}
+	}
+	if v, ok := a.coverMemo[key.String()]; ok {
+		return v
+	}
+	v := a.coversNow(applying, g, where)
+	a.coverMemo[key.String()] = v
+	return v
+}
+
+func (a *auditor) coversNow(grants []access.Grant, g access.Grant, where string) bool {
+	for _, c := range a.expand(g) {
+		if !c.Resource.Namespaced {
+			continue
+		}
+		names := c.Names
+		if len(names) == 0 {
+			names = []string{""}
+		}
+		for _, v := range c.Verbs {
+			for _, n := range names {
+				attrs := access.Attributes{Verb: v, Group: c.Resource.Group, Resource: c.Resource.Resource,
+					Subresource: c.Resource.Subresource, Name: n, Namespace: where}
+				if len(a.allows(grants, noMemo, attrs)) == 0 {
+					return false
 				}
 			}
 		}
 	}
 	return true
+}
+
+// expand is Engine.Expand of every rule of g, once per rule list.
+func (a *auditor) expand(g access.Grant) []access.Coverage {
+	if c, ok := a.expanded[g.RuleSet]; ok {
+		return c
+	}
+	var out []access.Coverage
+	for _, r := range g.Rules {
+		out = append(out, a.eng.Expand(r)...)
+	}
+	a.expanded[g.RuleSet] = out
+	return out
 }
 
 // sharedMembers reports users and groups that are members of several
@@ -296,17 +373,15 @@ func (a *auditor) sharedMembers() {
 // namespacedRules reports whether a grant covers any namespaced resource
 // (what a ClusterRoleBinding must not give a tenant).
 func (a *auditor) namespacedRules(g access.Grant) bool {
-	key := memoKey{g.RuleSet, "namespaced"}
+	key := memoKey{g.RuleSet, checkNamespaced}
 	if v, ok := a.memo[key]; ok {
 		return v
 	}
 	v := false
-	for _, r := range g.Rules {
-		for _, c := range a.eng.Expand(r) {
-			if c.Resource.Namespaced {
-				v = true
-				break
-			}
+	for _, c := range a.expand(g) {
+		if c.Resource.Namespaced {
+			v = true
+			break
 		}
 	}
 	a.memo[key] = v

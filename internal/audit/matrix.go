@@ -43,13 +43,8 @@ func maxLevel(x, y Level) Level {
 
 // level grades what a grant allows, once per distinct rule list.
 func (a *auditor) level(g access.Grant) Level {
-	for _, l := range []Level{LevelAdmin, LevelWrite} {
-		if a.memo[memoKey{g.RuleSet, "level-" + string(l)}] {
-			return l
-		}
-	}
-	if a.memo[memoKey{g.RuleSet, "level-read"}] {
-		return LevelRead
+	if l, ok := a.levels[g.RuleSet]; ok {
+		return l
 	}
 	lvl := LevelRead
 	for _, r := range g.Rules {
@@ -63,7 +58,7 @@ func (a *auditor) level(g access.Grant) Level {
 			lvl = maxLevel(lvl, LevelWrite)
 		}
 	}
-	a.memo[memoKey{g.RuleSet, "level-" + string(lvl)}] = true
+	a.levels[g.RuleSet] = lvl
 	return lvl
 }
 

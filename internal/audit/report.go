@@ -97,6 +97,9 @@ type Summary struct {
 	Bindings         int `json:"bindings"`
 	Roles            int `json:"roles"`
 	CrossTenantCells int `json:"crossTenantCells"`
+	// Questions counts the (subject, verb, resource, namespace) questions
+	// the audit answered: what it would take as many SubjectAccessReviews.
+	Questions int `json:"questions"`
 }
 
 // TenantSummary is one tenant and its worst finding.

@@ -63,13 +63,34 @@ type auditor struct {
 	edges       map[access.Subject][]edge
 	subjectTo   map[access.Subject]*SubjectAccess
 	cells       map[cellKey]*Cell
+	questions   int             // (subject, request) pairs asked, for the SubjectAccessReview comparison
+	seen        map[string]bool // findings already added
+	coverMemo   map[string]bool
+	expanded    map[int32][]access.Coverage
+	levels      map[int32]Level
 	secretsByNS map[string][]corev1.Secret
 }
 
+// memoKey is one question asked of one rule list. Checks are small
+// numbers (see the check* constants) so that the memo hashes cheaply.
 type memoKey struct {
 	ruleSet int32
-	check   string
+	check   int32
 }
+
+// Question numbers for the memo; catalogue checks use checkCatalog + 64×check + request.
+const (
+	noMemo int32 = iota
+	checkPodCreate
+	checkPodEnter       = checkPodCreate + 32
+	checkSecretsList    = checkPodEnter + 32
+	checkMayMint        = checkSecretsList + 1
+	checkMayImpersonate = checkSecretsList + 2
+	checkMayReadSecrets = checkSecretsList + 3
+	checkNamespaced     = iota + 64
+	checkLevel
+	checkCatalog = 1 << 10
+)
 
 type cellKey struct{ tenant, namespace string }
 
@@ -88,6 +109,10 @@ func newAuditor(snap *Snapshot, tenants []Tenant, base *baseline) *auditor {
 		edges:     map[access.Subject][]edge{},
 		subjectTo: map[access.Subject]*SubjectAccess{},
 		cells:     map[cellKey]*Cell{},
+		seen:      map[string]bool{},
+		coverMemo: map[string]bool{},
+		expanded:  map[int32][]access.Coverage{},
+		levels:    map[int32]Level{},
 	}
 	for i, t := range tenants {
 		a.tenantOf[t.Namespace] = i
@@ -223,7 +248,8 @@ func (a *auditor) subjectGrants(s access.Subject) []access.Grant {
 
 // allows reports whether any of grants allows attrs where they apply, and
 // which: the memo makes each distinct rule list answer each question once.
-func (a *auditor) allows(grants []access.Grant, check string, attrs access.Attributes) []access.BindingRef {
+func (a *auditor) allows(grants []access.Grant, check int32, attrs access.Attributes) []access.BindingRef {
+	a.questions++
 	var via []access.BindingRef
 	for _, g := range grants {
 		if g.Namespace != "" && g.Namespace != attrs.Namespace {
@@ -231,9 +257,9 @@ func (a *auditor) allows(grants []access.Grant, check string, attrs access.Attri
 		}
 		key := memoKey{g.RuleSet, check}
 		ok, seen := a.memo[key]
-		if !seen || check == "" {
+		if !seen || check == noMemo {
 			ok = a.eng.RuleSetAllows(g.RuleSet, attrs)
-			if check != "" {
+			if check != noMemo {
 				a.memo[key] = ok
 			}
 		}
@@ -248,6 +274,11 @@ func (a *auditor) add(f Finding) {
 	if f.Objects == nil {
 		f.Objects = []string{}
 	}
+	key := f.Rule + "|" + f.Subject + "|" + f.Namespace + "|" + strings.Join(f.Objects, ",")
+	if a.seen[key] {
+		return // the same thing reached another way
+	}
+	a.seen[key] = true
 	a.findings = append(a.findings, f)
 }
 
@@ -312,5 +343,6 @@ func (a *auditor) report() *Report {
 	r.Summary.Subjects = st.Subjects
 	r.Summary.Bindings = st.Bindings
 	r.Summary.Roles = len(a.snap.Roles) + len(a.snap.ClusterRoles)
+	r.Summary.Questions = a.questions
 	return r
 }

@@ -1,0 +1,46 @@
+package audit
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/bulkhead-dev/bulkhead/internal/access"
+)
+
+// BenchmarkAudit is the target: a full audit of 5,000 namespaces,
+// 50,000 RoleBindings, 20,000 Roles, 500 ClusterRoles and 2,000
+// ClusterRoleBindings, building the engine included. make bench reports the
+// same with the SubjectAccessReview comparison (hack/bench-audit).
+func BenchmarkAudit(b *testing.B) {
+	snap := &Snapshot{Snapshot: *access.SyntheticScaled(5000, 1), Source: "synthetic"}
+	tenants, err := Tenants(snap, TenantOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	var peak uint64
+	stop := make(chan struct{})
+	go func() {
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapAlloc)
+			}
+		}
+	}()
+	var r *Report
+	for b.Loop() {
+		if r, err = Run(snap, tenants); err != nil {
+			b.Fatal(err)
+		}
+	}
+	close(stop)
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(len(r.Findings)), "findings")
+	b.ReportMetric(float64(r.Summary.Questions), "questions")
+}
