@@ -16,8 +16,24 @@ import (
 type edge struct {
 	to      access.Subject
 	pattern int
-	how     string
+	secret  string // pattern 6: the token Secret read
 	via     []access.BindingRef
+}
+
+// how says what the edge's right does, for messages.
+func (e edge) how() string {
+	switch e.pattern {
+	case 7:
+		return "creates pods in " + e.to.Namespace + " that run as"
+	case 11:
+		return "execs into or rewrites pods in " + e.to.Namespace + " that run as"
+	case 8:
+		return "mints tokens for"
+	case 9:
+		return "impersonates"
+	default:
+		return "reads the token Secret " + e.secret + " of"
+	}
 }
 
 // podWriters are the requests that start code running as any
@@ -38,24 +54,24 @@ func (a *auditor) edgesOf(s access.Subject) []edge {
 	if e, ok := a.edges[s]; ok {
 		return e
 	}
-	grants := a.subjectGrants(s)
 	var out []edge
 	seenNS := map[string]bool{}
-	for _, g := range grants {
+	for _, g := range a.subjectGrants(s) {
 		ns := g.Namespace
 		if ns == "" || seenNS[ns] {
 			continue
 		}
 		seenNS[ns] = true
+		grants := a.grantsIn(s, ns)
 		all := a.saNames[ns]
 		if via := a.anyOf(grants, checkPodCreate, podCreators, ns); len(via) > 0 {
 			for _, sa := range all {
-				out = append(out, edge{to: saSubject(ns, sa), pattern: 7, how: "creates pods in " + ns + " that run as", via: via})
+				out = append(out, edge{to: saSubject(ns, sa), pattern: 7, via: via})
 			}
 		}
 		if via := a.anyOf(grants, checkPodEnter, podEnterers, ns); len(via) > 0 {
 			for _, sa := range all {
-				out = append(out, edge{to: saSubject(ns, sa), pattern: 11, how: "execs into or rewrites pods in " + ns + " that run as", via: via})
+				out = append(out, edge{to: saSubject(ns, sa), pattern: 11, via: via})
 			}
 		}
 		mint := access.Attributes{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Namespace: ns}
@@ -67,10 +83,10 @@ func (a *auditor) edgesOf(s access.Subject) []edge {
 			}
 			mint.Name, become.Name = sa, sa
 			if via := a.allows(grants, noMemo, mint); mayMint && len(via) > 0 {
-				out = append(out, edge{to: saSubject(ns, sa), pattern: 8, how: "mints tokens for", via: via})
+				out = append(out, edge{to: saSubject(ns, sa), pattern: 8, via: via})
 			}
 			if via := a.allows(grants, noMemo, become); mayBecome && len(via) > 0 {
-				out = append(out, edge{to: saSubject(ns, sa), pattern: 9, how: "impersonates", via: via})
+				out = append(out, edge{to: saSubject(ns, sa), pattern: 9, via: via})
 			}
 		}
 		read := access.Attributes{Verb: "get", Resource: "secrets", Namespace: ns}
@@ -89,7 +105,7 @@ func (a *auditor) edgesOf(s access.Subject) []edge {
 				via = a.allows(grants, checkSecretsList, access.Attributes{Verb: "list", Resource: "secrets", Namespace: ns})
 			}
 			if len(via) > 0 {
-				out = append(out, edge{to: saSubject(ns, owner), pattern: 6, how: "reads the token Secret " + sec.Name + " of", via: via})
+				out = append(out, edge{to: saSubject(ns, owner), pattern: 6, secret: sec.Name, via: via})
 			}
 		}
 	}
@@ -117,22 +133,34 @@ func (a *auditor) mayAllow(grants []access.Grant, check int32, attrs access.Attr
 	return false
 }
 
+// anyOf returns the grants (applying in ns) that allow at least one of rs,
+// memoised per rule list under key.
 func (a *auditor) anyOf(grants []access.Grant, key int32, rs []access.Attributes, ns string) []access.BindingRef {
 	var via []access.BindingRef
-	for i, r := range rs {
-		r.Namespace = ns
-		via = appendNew(via, a.allows(grants, key+int32(i), r)...)
+	for _, g := range grants {
+		if g.Namespace != "" && g.Namespace != ns {
+			continue
+		}
+		k := memoKey{g.RuleSet, key}
+		ok, seen := a.memo[k]
+		if !seen {
+			for _, r := range rs {
+				r.Namespace = ns
+				if ok = a.eng.RuleSetAllows(g.RuleSet, r); ok {
+					break
+				}
+			}
+			a.memo[k] = ok
+		}
+		if ok {
+			via = append(via, g.Binding)
+		}
 	}
+	a.questions += len(rs)
 	return via
 }
 
 func (a *auditor) tokenSecrets(ns string) []corev1.Secret {
-	if a.secretsByNS == nil {
-		a.secretsByNS = map[string][]corev1.Secret{}
-		for _, s := range a.snap.Secrets {
-			a.secretsByNS[s.Namespace] = append(a.secretsByNS[s.Namespace], s)
-		}
-	}
 	return a.secretsByNS[ns]
 }
 
@@ -147,16 +175,18 @@ type step struct {
 // tenant the subject is not a member of are cross-tenant access (critical);
 // acting as a more privileged identity of its own tenant is an escalation
 // (medium). Each subject is followed once, however many tenants it is a
-// member of.
-func (a *auditor) closure() {
+// member of. Worker i of n follows the subjects whose first tenant is its.
+func (a *auditor) closure(i, n int) {
 	done := map[access.Subject]bool{}
+	parent := map[access.Subject]step{}
 	for t := range a.tenants {
 		for _, s := range a.members[t] {
-			if done[s] {
+			if done[s] || a.memberOf[s][0]%n != i {
 				continue
 			}
 			done[s] = true
-			parent := map[access.Subject]step{s: {}}
+			clear(parent)
+			parent[s] = step{}
 			queue := []access.Subject{s}
 			var actsAs []string
 			for len(queue) > 0 {
@@ -178,7 +208,6 @@ func (a *auditor) closure() {
 			a.drill(a.tenants[t], s).ActsAs = actsAs
 		}
 	}
-	a.sharedMembers()
 }
 
 // judgeReach looks at the grants of cur, which member reached (cur may be
@@ -233,12 +262,7 @@ func (a *auditor) judgeReach(member, cur access.Subject, parent map[access.Subje
 }
 
 func (a *auditor) isMember(s access.Subject, t int) bool {
-	for _, m := range a.memberOf[s] {
-		if m == t {
-			return true
-		}
-	}
-	return false
+	return a.membership[membership{s, t}]
 }
 
 // pathText spells how member reaches cur: " (acting as X: creates pods …)".
@@ -249,7 +273,7 @@ func pathText(member, cur access.Subject, parent map[access.Subject]step) string
 	var hops []string
 	for at := cur; at != member; {
 		st := parent[at]
-		hops = append([]string{fmt.Sprintf("%s %s (pattern %d, %s)", st.edge.how, at, st.edge.pattern, bindingStrings(st.edge.via)[0])}, hops...)
+		hops = append([]string{fmt.Sprintf("%s %s (pattern %d, %s)", st.edge.how(), at, st.edge.pattern, bindingStrings(st.edge.via)[0])}, hops...)
 		at = st.from
 	}
 	return ", which " + strings.Join(hops, ", which ") + ","
@@ -271,7 +295,7 @@ func (a *auditor) escalation(t Tenant, s access.Subject, e edge) {
 	if e.to == s {
 		return
 	}
-	mine := a.subjectGrants(s)
+	mine := a.grantsIn(s, e.to.Namespace)
 	var more []string
 	for _, g := range a.subjectGrants(e.to) {
 		if !a.covers(mine, g, e.to.Namespace) {
@@ -284,7 +308,7 @@ func (a *auditor) escalation(t Tenant, s access.Subject, e edge) {
 	a.add(Finding{
 		Rule: "acts-as", Pattern: e.pattern, Severity: Medium, Tenant: t.Name, Subject: s.String(), Namespace: e.to.Namespace,
 		Objects: append(bindingStrings(e.via), more...),
-		Message: fmt.Sprintf("%s %s %s, which also holds %s: it gains rights it was not given.", s, e.how, e.to, strings.Join(more, ", ")),
+		Message: fmt.Sprintf("%s %s %s, which also holds %s: it gains rights it was not given.", s, e.how(), e.to, strings.Join(more, ", ")),
 		Fix: fmt.Sprintf("Give %s its own namespace, or the same role as %s, or remove the right: %s.",
 			e.to, s, strings.TrimPrefix(rolesOf(e.via), "In ")),
 	})

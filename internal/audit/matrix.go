@@ -79,7 +79,7 @@ func (a *auditor) drill(t Tenant, s access.Subject) *SubjectAccess {
 	d := &SubjectAccess{Subject: s.String(), Tenant: t.Name, Grants: []Access{}}
 	for _, g := range a.subjectGrants(s) {
 		ns := cmp.Or(g.Namespace, "*")
-		d.Grants = append(d.Grants, Access{Namespace: ns, Level: a.level(g), Via: g.Binding.String(), Rules: ruleTexts(g.Rules)})
+		d.Grants = append(d.Grants, Access{Namespace: ns, Level: a.level(g), Via: g.Binding.String(), Rules: a.ruleTexts(g)})
 	}
 	a.subjectTo[s] = d
 	return d
@@ -88,9 +88,19 @@ func (a *auditor) drill(t Tenant, s access.Subject) *SubjectAccess {
 // maxRuleTexts bounds one grant's rule list in the drill-down.
 const maxRuleTexts = 40
 
-// ruleTexts spells rules the way kubectl describe role does, one line each:
+// ruleTexts is ruleTextsOf(g.Rules), once per rule list; the slice is shared.
+func (a *auditor) ruleTexts(g access.Grant) []string {
+	if t, ok := a.texts[g.RuleSet]; ok {
+		return t
+	}
+	t := ruleTextsOf(g.Rules)
+	a.texts[g.RuleSet] = t
+	return t
+}
+
+// ruleTextsOf spells rules the way kubectl describe role does, one line each:
 // "get,list,watch pods,services" or "create deployments.apps".
-func ruleTexts(rules []rbacv1.PolicyRule) []string {
+func ruleTextsOf(rules []rbacv1.PolicyRule) []string {
 	out := make([]string, 0, min(len(rules), maxRuleTexts))
 	for i, r := range rules {
 		if i == maxRuleTexts {

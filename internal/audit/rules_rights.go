@@ -117,10 +117,12 @@ var checks = []check{
 		fix:  "remove nodes/status from the ClusterRole; only kubelets (the Node authorizer) need it"},
 }
 
-// subjectRules asks the catalogue of every tenant subject.
-func (a *auditor) subjectRules() {
+// subjectRules asks the catalogue of every tenant subject; worker i of n
+// takes every n-th tenant.
+func (a *auditor) subjectRules(i, n int) {
 	clusterDone := map[access.Subject]bool{}
-	for t, tenant := range a.tenants {
+	for t := i; t < len(a.tenants); t += n {
+		tenant := a.tenants[t]
 		for _, s := range a.members[t] {
 			grants := a.subjectGrants(s)
 			if len(grants) == 0 {
@@ -129,8 +131,8 @@ func (a *auditor) subjectRules() {
 			if !clusterDone[s] {
 				a.wildcards(tenant, s, grants)
 			}
-			for i := range checks {
-				c := &checks[i]
+			for k := range checks {
+				c := &checks[k]
 				if c.cluster && clusterDone[s] {
 					continue
 				}
@@ -138,7 +140,7 @@ func (a *auditor) subjectRules() {
 				if c.cluster {
 					ns = ""
 				}
-				if via := a.check(checkCatalog+int32(i)*64, c, grants, ns); len(via) > 0 {
+				if via := a.check(checkCatalog+int32(k)*64, c, a.grantsIn(s, ns), ns); len(via) > 0 {
 					a.checkFinding(c, tenant, s, ns, via)
 				}
 			}
@@ -147,9 +149,14 @@ func (a *auditor) subjectRules() {
 	}
 }
 
-// check asks c's requests; memo numbers the first (each check has fewer
-// than 64 requests).
+// check asks c's requests; memo numbers the check (each has fewer than 64
+// requests). A check whose requests are alternatives is answered once per
+// rule list; one that needs all of them (a CSR needs create and approve,
+// maybe from different bindings) asks request by request.
 func (a *auditor) check(memo int32, c *check, grants []access.Grant, ns string) []access.BindingRef {
+	if !c.all && !c.named {
+		return a.anyOf(grants, memo, c.requests, ns)
+	}
 	var via []access.BindingRef
 	for i, r := range c.requests {
 		r.Namespace = ns
@@ -158,7 +165,7 @@ func (a *auditor) check(memo int32, c *check, grants []access.Grant, ns string) 
 		}
 		key := noMemo
 		if !c.named {
-			key = memo + int32(i)
+			key = memo + 1 + int32(i)
 		}
 		got := a.allows(grants, key, r)
 		if c.all && len(got) == 0 {

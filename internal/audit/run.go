@@ -2,9 +2,11 @@ package audit
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -38,10 +40,30 @@ func Run(snap *Snapshot, tenants []Tenant) (*Report, error) {
 		return nil, err
 	}
 	a := newAuditor(snap, tenants, base)
-	a.bindingRules()
-	a.objectRules()
-	a.subjectRules()
-	a.closure()
+	// The rules only read the engine and the indexes, so the work splits
+	// across the cores: each worker has its own memo and findings, merged
+	// afterwards (duplicates from subjects two workers both met drop out).
+	n := max(1, min(runtime.GOMAXPROCS(0), 8))
+	workers := make([]*auditor, n)
+	var wg sync.WaitGroup
+	for i := range workers {
+		workers[i] = a.fork()
+		wg.Add(1)
+		go func(w *auditor) {
+			defer wg.Done()
+			if i == 0 {
+				w.bindingRules()
+				w.objectRules()
+			}
+			w.subjectRules(i, n)
+			w.closure(i, n)
+		}(workers[i])
+	}
+	wg.Wait()
+	for _, w := range workers {
+		a.merge(w)
+	}
+	a.sharedMembers()
 	return a.report(), nil
 }
 
@@ -57,6 +79,7 @@ type auditor struct {
 	saKnown     map[access.Subject]bool
 	members     [][]access.Subject       // per tenant
 	memberOf    map[access.Subject][]int // tenants a subject is a member of
+	membership  map[membership]bool
 	grants      map[access.Subject][]access.Grant
 	memo        map[memoKey]bool
 	findings    []Finding
@@ -68,6 +91,8 @@ type auditor struct {
 	coverMemo   map[string]bool
 	expanded    map[int32][]access.Coverage
 	levels      map[int32]Level
+	grantIndex  map[access.Subject]map[string][]access.Grant
+	texts       map[int32][]string
 	secretsByNS map[string][]corev1.Secret
 }
 
@@ -94,25 +119,27 @@ const (
 
 type cellKey struct{ tenant, namespace string }
 
+type membership struct {
+	subject access.Subject
+	tenant  int
+}
+
 func newAuditor(snap *Snapshot, tenants []Tenant, base *baseline) *auditor {
 	a := &auditor{
-		snap:      snap,
-		eng:       access.New(&snap.Snapshot),
-		base:      base,
-		tenants:   tenants,
-		tenantOf:  make(map[string]int, len(tenants)),
-		saNames:   map[string][]string{},
-		saKnown:   map[access.Subject]bool{},
-		memberOf:  map[access.Subject][]int{},
-		grants:    map[access.Subject][]access.Grant{},
-		memo:      map[memoKey]bool{},
-		edges:     map[access.Subject][]edge{},
-		subjectTo: map[access.Subject]*SubjectAccess{},
-		cells:     map[cellKey]*Cell{},
-		seen:      map[string]bool{},
-		coverMemo: map[string]bool{},
-		expanded:  map[int32][]access.Coverage{},
-		levels:    map[int32]Level{},
+		snap:        snap,
+		eng:         access.New(&snap.Snapshot),
+		base:        base,
+		tenants:     tenants,
+		tenantOf:    make(map[string]int, len(tenants)),
+		saNames:     map[string][]string{},
+		saKnown:     map[access.Subject]bool{},
+		memberOf:    map[access.Subject][]int{},
+		membership:  map[membership]bool{},
+		secretsByNS: map[string][]corev1.Secret{},
+	}
+	a.initCaches()
+	for _, s := range snap.Secrets {
+		a.secretsByNS[s.Namespace] = append(a.secretsByNS[s.Namespace], s)
 	}
 	for i, t := range tenants {
 		a.tenantOf[t.Namespace] = i
@@ -123,6 +150,55 @@ func newAuditor(snap *Snapshot, tenants []Tenant, base *baseline) *auditor {
 	}
 	a.findMembers()
 	return a
+}
+
+// fork returns a worker: the same read-only indexes, its own caches and
+// results.
+func (a *auditor) fork() *auditor {
+	w := *a
+	w.initCaches()
+	w.findings, w.questions = nil, 0
+	return &w
+}
+
+// merge adds a worker's results to a.
+func (a *auditor) merge(w *auditor) {
+	for _, f := range w.findings {
+		a.add(f)
+	}
+	for k, c := range w.cells {
+		have := a.cells[k]
+		if have == nil || levelOrder[c.Level] > levelOrder[have.Level] || (c.Level == have.Level && c.Cross && !have.Cross) ||
+			(c.Level == have.Level && c.Cross == have.Cross && c.Via < have.Via) {
+			a.cells[k] = c
+		}
+	}
+	for s, d := range w.subjectTo {
+		if _, ok := a.subjectTo[s]; !ok || len(d.ActsAs) > 0 {
+			a.subjectTo[s] = d
+		}
+	}
+	a.questions += w.questions
+}
+
+// initCaches gives a its own memo and result maps.
+func (a *auditor) initCaches() {
+	*a = auditor{
+		snap: a.snap, eng: a.eng, base: a.base, tenants: a.tenants,
+		tenantOf: a.tenantOf, saNames: a.saNames, saKnown: a.saKnown, members: a.members,
+		memberOf: a.memberOf, membership: a.membership, secretsByNS: a.secretsByNS,
+		grants:     map[access.Subject][]access.Grant{},
+		memo:       map[memoKey]bool{},
+		edges:      map[access.Subject][]edge{},
+		subjectTo:  map[access.Subject]*SubjectAccess{},
+		cells:      map[cellKey]*Cell{},
+		seen:       map[string]bool{},
+		coverMemo:  map[string]bool{},
+		expanded:   map[int32][]access.Coverage{},
+		levels:     map[int32]Level{},
+		grantIndex: map[access.Subject]map[string][]access.Grant{},
+		texts:      map[int32][]string{},
+	}
 }
 
 func saSubject(namespace, name string) access.Subject {
@@ -145,12 +221,11 @@ func broadGroup(name string) bool {
 func (a *auditor) findMembers() {
 	a.members = make([][]access.Subject, len(a.tenants))
 	add := func(t int, s access.Subject) {
-		for _, m := range a.memberOf[s] {
-			if m == t {
-				return
-			}
+		if a.membership[membership{s, t}] {
+			return
 		}
 		a.memberOf[s] = append(a.memberOf[s], t)
+		a.membership[membership{s, t}] = true
 		a.members[t] = append(a.members[t], s)
 	}
 	for _, sa := range a.snap.ServiceAccounts {
@@ -244,6 +319,54 @@ func (a *auditor) subjectGrants(s access.Subject) []access.Grant {
 	}
 	a.grants[s] = out
 	return out
+}
+
+// grantsIn is subjectGrants that apply in ns: the ClusterRoleBindings' and
+// ns's RoleBindings'. A subject bound in every namespace (a platform group)
+// would otherwise make each question scan thousands of grants.
+func (a *auditor) grantsIn(s access.Subject, ns string) []access.Grant {
+	ix, ok := a.grantIndex[s]
+	if !ok {
+		all := a.subjectGrants(s)
+		if spansOneNamespace(all) {
+			return all
+		}
+		ix = map[string][]access.Grant{}
+		for _, g := range all {
+			if g.Namespace == "" {
+				ix[""] = append(ix[""], g)
+			}
+		}
+		for _, g := range all {
+			if g.Namespace != "" {
+				if _, started := ix[g.Namespace]; !started {
+					ix[g.Namespace] = append([]access.Grant(nil), ix[""]...)
+				}
+				ix[g.Namespace] = append(ix[g.Namespace], g)
+			}
+		}
+		a.grantIndex[s] = ix
+	}
+	if g, ok := ix[ns]; ok {
+		return g
+	}
+	return ix[""]
+}
+
+// spansOneNamespace reports whether grants apply in at most one namespace
+// besides the cluster scope: then filtering by namespace costs nothing.
+func spansOneNamespace(grants []access.Grant) bool {
+	ns := ""
+	for _, g := range grants {
+		switch {
+		case g.Namespace == "" || g.Namespace == ns:
+		case ns == "":
+			ns = g.Namespace
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // allows reports whether any of grants allows attrs where they apply, and
