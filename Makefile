@@ -47,9 +47,16 @@ demo: build control-plane
 # bulkhead apply vs kubectl apply --server-side and raw creates, on a fresh local
 # control plane the program starts and stops itself (~15 minutes at the default
 # 1000 tenants, mostly kubectl). Quick run: make bench BENCH_FLAGS='-tenants 100 -skip-kubectl'
-.PHONY: bench
-bench: build control-plane
+.PHONY: bench bench-apply bench-audit
+bench: bench-audit bench-apply
+
+bench-apply: build control-plane
 	$(GO) run ./hack/bench $(BENCH_FLAGS)
+
+# audit and who-can on 5,000 namespaces / 50,000 RoleBindings, and the same
+# questions as SubjectAccessReviews of a local API server (about 1 minute).
+bench-audit: control-plane
+	$(GO) run ./hack/bench-audit $(BENCH_AUDIT_FLAGS)
 
 clean: cluster-down
 	rm -rf bin .local
