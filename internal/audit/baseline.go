@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sync"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 )
@@ -32,7 +33,10 @@ type baseline struct {
 	objects map[string]baselineObject // by objectKey
 }
 
-func loadBaseline() (*baseline, error) {
+// loadBaseline parses the embedded policy once per process.
+var loadBaseline = sync.OnceValues(parseBaseline)
+
+func parseBaseline() (*baseline, error) {
 	var doc struct {
 		Version string           `json:"version"`
 		Items   []baselineObject `json:"items"`
