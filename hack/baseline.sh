@@ -14,7 +14,7 @@ version=$(grep -o "gitVersion=v[0-9.]*" hack/build-control-plane.sh | cut -d= -f
   kubectl get roles,rolebindings -A -l kubernetes.io/bootstrapping=rbac-defaults -o json
 } | jq -s --arg version "$version" '{
   version: $version,
-  items: [.[].items[] | {kind, name: .metadata.name, namespace: (.metadata.namespace // ""),
+  items: [.[].items[] | {kind, name: .metadata.name, namespace: (.metadata.namespace // ""), labels: .metadata.labels,
           rules, aggregationRule, roleRef, subjects}
           | with_entries(select(.value != null))] | sort_by(.kind, .namespace, .name)
 }' > "$out"

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sort"
 	"sync"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // rbacDefaults is the bootstrap RBAC policy of a fresh API server of the
@@ -21,6 +23,7 @@ type baselineObject struct {
 	Kind            string                  `json:"kind"`
 	Name            string                  `json:"name"`
 	Namespace       string                  `json:"namespace"`
+	Labels          map[string]string       `json:"labels,omitempty"`
 	Rules           []rbacv1.PolicyRule     `json:"rules,omitempty"`
 	AggregationRule *rbacv1.AggregationRule `json:"aggregationRule,omitempty"`
 	RoleRef         *rbacv1.RoleRef         `json:"roleRef,omitempty"`
@@ -90,4 +93,45 @@ func equalJSON(a, b any) bool {
 		jb = nil
 	}
 	return reflect.DeepEqual(ja, jb)
+}
+
+// addTo puts the bootstrap objects snap does not define into it: manifests
+// land on a cluster that has them, and bindings to the built-in edit or view
+// must resolve as they will there.
+func (b *baseline) addTo(snap *Snapshot) {
+	defined := map[string]bool{}
+	for _, r := range snap.ClusterRoles {
+		defined[objectKey("ClusterRole", "", r.Name)] = true
+	}
+	for _, r := range snap.ClusterRoleBindings {
+		defined[objectKey("ClusterRoleBinding", "", r.Name)] = true
+	}
+	for _, r := range snap.Roles {
+		defined[objectKey("Role", r.Namespace, r.Name)] = true
+	}
+	for _, r := range snap.RoleBindings {
+		defined[objectKey("RoleBinding", r.Namespace, r.Name)] = true
+	}
+	keys := make([]string, 0, len(b.objects))
+	for k := range b.objects {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if defined[k] {
+			continue
+		}
+		o := b.objects[k]
+		meta := metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, Labels: o.Labels}
+		switch o.Kind {
+		case "ClusterRole":
+			snap.ClusterRoles = append(snap.ClusterRoles, rbacv1.ClusterRole{ObjectMeta: meta, Rules: o.Rules, AggregationRule: o.AggregationRule})
+		case "ClusterRoleBinding":
+			snap.ClusterRoleBindings = append(snap.ClusterRoleBindings, rbacv1.ClusterRoleBinding{ObjectMeta: meta, RoleRef: *o.RoleRef, Subjects: o.Subjects})
+		case "Role":
+			snap.Roles = append(snap.Roles, rbacv1.Role{ObjectMeta: meta, Rules: o.Rules})
+		case "RoleBinding":
+			snap.RoleBindings = append(snap.RoleBindings, rbacv1.RoleBinding{ObjectMeta: meta, RoleRef: *o.RoleRef, Subjects: o.Subjects})
+		}
+	}
 }

@@ -40,9 +40,12 @@ func (e edge) how() string {
 // ServiceAccount of the namespace (ISOLATION.md 7) or inside pods that
 // already run as one (11).
 var (
-	podCreators = append(reqs([]string{"create"}, "", "pods", "replicationcontrollers"),
-		append(reqs([]string{"create"}, "apps", "deployments", "replicasets", "statefulsets", "daemonsets"),
-			reqs([]string{"create"}, "batch", "jobs", "cronjobs")...)...)
+	// Changing a controller's pod template (serviceAccountName included)
+	// starts pods as much as creating the controller does.
+	podCreators = append(reqs([]string{"create"}, "", "pods"),
+		append(reqs(changes, "", "replicationcontrollers"),
+			append(reqs(changes, "apps", "deployments", "replicasets", "statefulsets", "daemonsets"),
+				reqs(changes, "batch", "jobs", "cronjobs")...)...)...)
 	podEnterers = append(reqs([]string{"create"}, "", "pods/exec", "pods/attach"),
 		reqs([]string{"update", "patch"}, "", "pods", "pods/ephemeralcontainers")...)
 )
@@ -89,9 +92,10 @@ func (a *auditor) edgesOf(s access.Subject) []edge {
 				out = append(out, edge{to: saSubject(ns, sa), pattern: 9, via: via})
 			}
 		}
-		read := access.Attributes{Verb: "get", Resource: "secrets", Namespace: ns}
-		if len(a.tokenSecrets(ns)) == 0 || !a.mayAllow(grants, checkMayReadSecrets, read) &&
-			len(a.allows(grants, checkSecretsList, access.Attributes{Verb: "list", Resource: "secrets", Namespace: ns})) == 0 {
+		// get, list and watch all return a Secret's token; a list or watch
+		// with fieldSelector metadata.name is authorized by that name, so a
+		// named request answers for resourceNames rules and unrestricted ones.
+		if len(a.tokenSecrets(ns)) == 0 || !a.mayAllowAny(grants, checkMayReadSecrets, secretReads, ns) {
 			continue
 		}
 		for _, sec := range a.tokenSecrets(ns) {
@@ -99,18 +103,62 @@ func (a *auditor) edgesOf(s access.Subject) []edge {
 			if owner == "" {
 				continue
 			}
-			r := access.Attributes{Verb: "get", Resource: "secrets", Name: sec.Name, Namespace: ns}
-			via := a.allows(grants, noMemo, r)
-			if len(via) == 0 {
-				via = a.allows(grants, checkSecretsList, access.Attributes{Verb: "list", Resource: "secrets", Namespace: ns})
+			var via []access.BindingRef
+			for _, r := range secretReads {
+				r.Name, r.Namespace = sec.Name, ns
+				via = appendNew(via, a.allows(grants, noMemo, r)...)
 			}
 			if len(via) > 0 {
 				out = append(out, edge{to: saSubject(ns, owner), pattern: 6, secret: sec.Name, via: via})
 			}
 		}
 	}
+	out = append(out, a.impersonationEdges(s)...)
 	a.edges[s] = out
 	return out
+}
+
+// impersonationEdges follows impersonation restricted to named users and
+// groups (unrestricted impersonation is the critical catalogue check).
+// Only ClusterRoleBindings grant it: users and groups are cluster-scoped.
+func (a *auditor) impersonationEdges(s access.Subject) []edge {
+	var out []edge
+	for _, g := range a.grantsIn(s, "") {
+		if g.Namespace != "" {
+			continue
+		}
+		for _, r := range g.Rules {
+			if len(r.ResourceNames) == 0 || !(has(r.Verbs, "impersonate") || has(r.Verbs, "*")) {
+				continue
+			}
+			for _, kind := range []struct{ resource, kind string }{{"users", rbacv1.UserKind}, {"groups", rbacv1.GroupKind}} {
+				for _, name := range r.ResourceNames {
+					attrs := access.Attributes{Verb: "impersonate", Resource: kind.resource, Name: name}
+					if a.eng.RuleSetAllows(g.RuleSet, attrs) {
+						out = append(out, edge{to: access.Subject{Kind: kind.kind, Name: name}, pattern: 9, via: []access.BindingRef{g.Binding}})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// superuser is the group RBAC never limits: impersonating it is cluster-admin.
+const superuser = "system:masters"
+
+// secretReads are the requests that return a Secret's data.
+var secretReads = reqs([]string{"get", "list", "watch"}, "", "secrets")
+
+// mayAllowAny is mayAllow for any of rs.
+func (a *auditor) mayAllowAny(grants []access.Grant, check int32, rs []access.Attributes, ns string) bool {
+	for i, r := range rs {
+		r.Namespace = ns
+		if a.mayAllow(grants, check+int32(i), r) {
+			return true
+		}
+	}
+	return false
 }
 
 // mayAllow reports whether some grant applying in attrs.Namespace allows
@@ -199,6 +247,9 @@ func (a *auditor) closure(i, n int) {
 					}
 					parent[e.to] = step{from: cur, edge: e}
 					queue = append(queue, e.to)
+					if e.to.Kind == rbacv1.GroupKind && e.to.Name == superuser {
+						a.becomesSuperuser(s, e, parent)
+					}
 					actsAs = append(actsAs, e.to.String())
 					if home, ok := a.tenantOf[e.to.Namespace]; ok && cur == s && a.isMember(s, home) {
 						a.escalation(a.tenants[home], s, e)
@@ -225,7 +276,7 @@ func (a *auditor) judgeReach(member, cur access.Subject, parent map[access.Subje
 				}
 				a.add(Finding{
 					Rule: "cluster-binding", Pattern: 1, Severity: Critical, Tenant: home.Name, Subject: member.String(),
-					Objects: []string{g.Binding.String()},
+					Objects: append(pathObjects(member, cur, parent), g.Binding.String()),
 					Message: fmt.Sprintf("%s%s holds namespaced rights through %s, so they apply in every namespace, every other tenant's included.",
 						member, pathText(member, cur, parent), g.Binding),
 					Fix: fmt.Sprintf("Replace ClusterRoleBinding %s with RoleBindings in the namespaces it is meant for (a RoleBinding may reference the same ClusterRole).", g.Binding.Name),
@@ -253,12 +304,24 @@ func (a *auditor) judgeReach(member, cur access.Subject, parent map[access.Subje
 		}
 		a.add(Finding{
 			Rule: "cross-tenant-access", Pattern: 1, Severity: Critical, Tenant: home.Name, Subject: member.String(), Namespace: ns,
-			Objects: []string{g.Binding.String()},
+			Objects: append(pathObjects(member, cur, parent), g.Binding.String()),
 			Message: fmt.Sprintf("%s of tenant %s%s has rights in namespace %s of tenant %s through %s.",
 				member, home.Name, pathText(member, cur, parent), ns, a.tenants[other].Name, g.Binding),
 			Fix: crossFix(g, cur, member, parent),
 		})
 	}
+}
+
+// becomesSuperuser reports a path to the system:masters group.
+func (a *auditor) becomesSuperuser(member access.Subject, e edge, parent map[access.Subject]step) {
+	home := a.tenants[a.memberOf[member][0]]
+	a.add(Finding{
+		Rule: "impersonate", Pattern: 9, Severity: Critical, Tenant: home.Name, Subject: member.String(),
+		Objects: bindingStrings(e.via),
+		Message: fmt.Sprintf("%s%s can impersonate group %s, which RBAC never limits: it is cluster-admin.",
+			member, pathText(member, parent[e.to].from, parent), superuser),
+		Fix: fmt.Sprintf("%s: remove %s from the impersonate rule's resourceNames.", rolesOf(e.via), superuser),
+	})
 }
 
 func (a *auditor) isMember(s access.Subject, t int) bool {
@@ -277,6 +340,16 @@ func pathText(member, cur access.Subject, parent map[access.Subject]step) string
 		at = st.from
 	}
 	return ", which " + strings.Join(hops, ", which ") + ","
+}
+
+// pathObjects lists the bindings along the path from member to cur, first
+// hop first.
+func pathObjects(member, cur access.Subject, parent map[access.Subject]step) []string {
+	var out []string
+	for at := cur; at != member; at = parent[at].from {
+		out = append(bindingStrings(parent[at].edge.via[:1]), out...)
+	}
+	return out
 }
 
 func crossFix(g access.Grant, cur, member access.Subject, parent map[access.Subject]step) string {

@@ -84,7 +84,9 @@ func ReadCluster(ctx context.Context, client kubernetes.Interface, source string
 				return l.Items, l.Continue
 			})
 		for _, b := range bindings {
-			snap.AdmissionPolicyBindings = append(snap.AdmissionPolicyBindings, b.Spec.PolicyName)
+			if denies(b) {
+				snap.AdmissionPolicyBindings = append(snap.AdmissionPolicyBindings, b.Spec.PolicyName)
+			}
 		}
 		return wrapList(err, "validatingadmissionpolicybindings")
 	})

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -66,9 +68,13 @@ func ParseFiles(files []spec.File) (*Snapshot, Ignored, error) {
 		p.tenants(tenantFiles)
 	}
 	if len(p.errs) > 0 {
-		errs := p.errs
-		return nil, nil, &errs
+		return nil, nil, &ManifestErrors{Errs: p.errs}
 	}
+	base, err := loadBaseline()
+	if err != nil {
+		return nil, nil, err
+	}
+	base.addTo(p.snap)
 	return p.snap, p.ignored, nil
 }
 
@@ -90,6 +96,7 @@ func (p *parser) file(f spec.File) ([]byte, bool) {
 	var blanked bytes.Buffer
 	hasTenants := false
 	for _, c := range spec.Documents(f.Data) {
+		c.Line = contentLine(c)
 		var tm struct {
 			APIVersion string `json:"apiVersion"`
 			Kind       string `json:"kind"`
@@ -198,11 +205,74 @@ func (p *parser) object(file string, line int, data []byte, apiVersion, kind str
 		return
 	}
 	if err := p.decode(kind, data); err != nil {
-		p.fail(file, line, "", "%s: %v", key, cleanYAMLError(err))
+		msg := cleanYAMLError(err)
+		field := ""
+		if m := unknownField.FindStringSubmatch(msg); m != nil {
+			field = m[1]
+			line = fieldLine(data, field, line)
+			msg = fmt.Sprintf("unknown field %q: %s has no such field; check its spelling against the %s API (a misspelt field changes what it grants)", field, kind, kind)
+		}
+		p.fail(file, line, field, "%s: %s", key, msg)
 		return
 	}
 	p.seen[key] = origin
 	p.snap.Origins[key] = origin
+}
+
+// ManifestErrors is every problem a read found, each with file and line.
+// It unwraps to *spec.Errors, so callers treat it as invalid input.
+type ManifestErrors struct{ Errs spec.Errors }
+
+func (m *ManifestErrors) Error() string {
+	noun := "problems"
+	if len(m.Errs) == 1 {
+		noun = "problem"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %s in the manifests:", len(m.Errs), noun)
+	for _, e := range m.Errs {
+		b.WriteString("\n  ")
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+func (m *ManifestErrors) Unwrap() error { return &m.Errs }
+
+var unknownField = regexp.MustCompile(`unknown field "([^"]+)"`)
+
+// contentLine is the line of a document's first content (not the "---"
+// marker, a comment or a blank line above it).
+func contentLine(c spec.Chunk) int {
+	for i, l := range strings.Split(string(c.Text), "\n") {
+		t := strings.TrimSpace(l)
+		if t == "" || strings.HasPrefix(t, "#") || strings.HasPrefix(t, "%") || t == "---" || strings.HasPrefix(t, "--- ") {
+			continue
+		}
+		return c.Line + i
+	}
+	return c.Line
+}
+
+// fieldLine finds the line of the key path's last element in a document
+// that starts at line start; start when it is not there (JSON on one line).
+func fieldLine(data []byte, path string, start int) int {
+	key := path[strings.LastIndex(path, ".")+1:]
+	re := regexp.MustCompile(`^\s*(-\s+)?"?` + regexp.QuoteMeta(key) + `"?\s*:`)
+	first := -1 // the index of the line start stands for
+	for i, l := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(l)
+		if first < 0 && (t == "" || strings.HasPrefix(t, "#") || strings.HasPrefix(t, "%") || strings.HasPrefix(t, "---")) {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		if re.MatchString(l) {
+			return start + i - first
+		}
+	}
+	return start
 }
 
 type objectMeta struct {
@@ -249,16 +319,12 @@ func (p *parser) decode(kind string, data []byte) error {
 		var o corev1.ResourceQuota
 		return into(data, &o, func() { s.ResourceQuotas = append(s.ResourceQuotas, o) })
 	case "ValidatingAdmissionPolicyBinding":
-		var o struct {
-			objectMeta
-			Spec struct {
-				PolicyName string `json:"policyName"`
-			} `json:"spec"`
-		}
-		if err := yaml.Unmarshal(data, &o); err != nil {
-			return err
-		}
-		s.AdmissionPolicyBindings = append(s.AdmissionPolicyBindings, o.Spec.PolicyName)
+		var o admissionregistrationv1.ValidatingAdmissionPolicyBinding
+		return into(data, &o, func() {
+			if denies(o) {
+				s.AdmissionPolicyBindings = append(s.AdmissionPolicyBindings, o.Spec.PolicyName)
+			}
+		})
 	}
 	return nil
 }
@@ -338,4 +404,15 @@ func objectKey(kind, namespace, name string) string {
 		return kind + " " + name
 	}
 	return kind + " " + namespace + "/" + name
+}
+
+// denies reports whether a policy binding enforces (Warn and Audit only
+// report).
+func denies(b admissionregistrationv1.ValidatingAdmissionPolicyBinding) bool {
+	for _, a := range b.Spec.ValidationActions {
+		if a == admissionregistrationv1.Deny {
+			return true
+		}
+	}
+	return false
 }

@@ -29,14 +29,32 @@ func (a *auditor) bindingRules() {
 		subjects []rbacv1.Subject
 		base     bool
 	}
+	// A bootstrap binding is baseline only while its role is too: adding
+	// rules to system:basic-user widens what every user holds.
+	clusterRoles := map[string]*rbacv1.ClusterRole{}
+	for i := range a.snap.ClusterRoles {
+		clusterRoles[a.snap.ClusterRoles[i].Name] = &a.snap.ClusterRoles[i]
+	}
+	roles := map[nsName]*rbacv1.Role{}
+	for i := range a.snap.Roles {
+		roles[nsName{a.snap.Roles[i].Namespace, a.snap.Roles[i].Name}] = &a.snap.Roles[i]
+	}
+	roleIsBaseline := func(ns string, ref rbacv1.RoleRef) bool {
+		if ref.Kind == "ClusterRole" {
+			cr := clusterRoles[ref.Name]
+			return cr != nil && a.base.role("ClusterRole", "", cr.Name, cr.Rules, cr.AggregationRule)
+		}
+		r := roles[nsName{ns, ref.Name}]
+		return r != nil && a.base.role("Role", ns, r.Name, r.Rules, nil)
+	}
 	var all []bindingView
 	for _, b := range a.snap.ClusterRoleBindings {
 		all = append(all, bindingView{access.BindingRef{Kind: access.KindClusterRoleBinding, Name: b.Name, RoleRef: b.RoleRef}, b.Subjects,
-			a.base.binding("ClusterRoleBinding", "", b.Name, b.RoleRef, b.Subjects)})
+			a.base.binding("ClusterRoleBinding", "", b.Name, b.RoleRef, b.Subjects) && roleIsBaseline("", b.RoleRef)})
 	}
 	for _, b := range a.snap.RoleBindings {
 		all = append(all, bindingView{access.BindingRef{Kind: access.KindRoleBinding, Namespace: b.Namespace, Name: b.Name, RoleRef: b.RoleRef}, b.Subjects,
-			a.base.binding("RoleBinding", b.Namespace, b.Name, b.RoleRef, b.Subjects)})
+			a.base.binding("RoleBinding", b.Namespace, b.Name, b.RoleRef, b.Subjects) && roleIsBaseline(b.Namespace, b.RoleRef)})
 	}
 	for _, b := range all {
 		rules, exists := a.eng.RoleRules(b.ref.RoleRef, b.ref.Namespace)
@@ -337,10 +355,17 @@ func nsFlag(ns string) string {
 // ResourceQuota: PROCEDURE.md's open networks and unbounded GPUs. They are
 // not RBAC, so they carry no ISOLATION.md pattern number.
 func (a *auditor) guardrails() {
-	isolated := map[string]string{}
+	// Policies add up: a namespace is isolated when one policy selects all
+	// its pods for ingress and none lets every namespace in.
+	isolated := map[string]bool{}
+	opened := map[string]bool{}
 	for _, np := range a.snap.NetworkPolicies {
-		if isolatesIngress(np) {
-			isolated[np.Namespace] = np.Name
+		selectsAll, ingress := selectsAllForIngress(np)
+		if selectsAll && ingress {
+			isolated[np.Namespace] = true
+		}
+		if ingress && admitsEveryone(np) {
+			opened[np.Namespace] = true
 		}
 	}
 	quota := map[string]bool{}
@@ -352,7 +377,7 @@ func (a *auditor) guardrails() {
 		in = "in the manifests read"
 	}
 	for _, t := range a.tenants {
-		if _, ok := isolated[t.Namespace]; !ok {
+		if !isolated[t.Namespace] || opened[t.Namespace] {
 			a.add(Finding{
 				Rule: "no-network-isolation", Severity: Medium, Tenant: t.Name, Namespace: t.Namespace,
 				Objects: []string{a.origin("Namespace", "", t.Namespace)},
@@ -373,31 +398,32 @@ func (a *auditor) guardrails() {
 	}
 }
 
-// isolatesIngress reports whether np selects every pod of its namespace for
-// ingress and admits no peer from every namespace.
-func isolatesIngress(np networkingv1.NetworkPolicy) bool {
-	if len(np.Spec.PodSelector.MatchLabels) > 0 || len(np.Spec.PodSelector.MatchExpressions) > 0 {
-		return false
-	}
-	ingress := len(np.Spec.PolicyTypes) == 0
+// selectsAllForIngress reports whether np selects every pod of its
+// namespace, and whether it is an ingress policy.
+func selectsAllForIngress(np networkingv1.NetworkPolicy) (all, ingress bool) {
+	all = len(np.Spec.PodSelector.MatchLabels) == 0 && len(np.Spec.PodSelector.MatchExpressions) == 0
+	ingress = len(np.Spec.PolicyTypes) == 0
 	for _, pt := range np.Spec.PolicyTypes {
 		ingress = ingress || pt == networkingv1.PolicyTypeIngress
 	}
-	if !ingress {
-		return false
-	}
+	return all, ingress
+}
+
+// admitsEveryone reports whether np lets some pods be reached from every
+// namespace: a rule without peers, an empty namespaceSelector, or 0.0.0.0/0.
+func admitsEveryone(np networkingv1.NetworkPolicy) bool {
 	for _, rule := range np.Spec.Ingress {
 		if len(rule.From) == 0 {
-			return false // from everywhere
+			return true
 		}
 		for _, peer := range rule.From {
 			if peer.NamespaceSelector != nil && len(peer.NamespaceSelector.MatchLabels) == 0 && len(peer.NamespaceSelector.MatchExpressions) == 0 {
-				return false // every namespace
+				return true
 			}
 			if peer.IPBlock != nil && (peer.IPBlock.CIDR == "0.0.0.0/0" || peer.IPBlock.CIDR == "::/0") {
-				return false
+				return true
 			}
 		}
 	}
-	return true
+	return false
 }

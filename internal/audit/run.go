@@ -103,17 +103,17 @@ type memoKey struct {
 	check   int32
 }
 
-// Question numbers for the memo; catalogue checks use checkCatalog + 64×check + request.
+// Question numbers for the memo. A few questions take a range (one
+// number per request, up to 8); catalogue checks use checkCatalog +
+// 64×check + request.
 const (
-	noMemo int32 = iota
+	noMemo int32 = iota * 8
 	checkPodCreate
-	checkPodEnter       = checkPodCreate + 32
-	checkSecretsList    = checkPodEnter + 32
-	checkMayMint        = checkSecretsList + 1
-	checkMayImpersonate = checkSecretsList + 2
-	checkMayReadSecrets = checkSecretsList + 3
-	checkNamespaced     = iota + 64
-	checkLevel
+	checkPodEnter
+	checkMayMint
+	checkMayImpersonate
+	checkMayReadSecrets // get, list, watch
+	checkNamespaced
 	checkCatalog = 1 << 10
 )
 

@@ -24,8 +24,8 @@ type Snapshot struct {
 	// and unbounded GPUs).
 	NetworkPolicies []networkingv1.NetworkPolicy
 	ResourceQuotas  []corev1.ResourceQuota
-	// AdmissionPolicyBindings are the names of the
-	// ValidatingAdmissionPolicyBindings in force; bulkhead's
+	// AdmissionPolicyBindings are the policies of the
+	// ValidatingAdmissionPolicyBindings that deny (not only warn); bulkhead's
 	// bulkhead-tenant-rolebindings limits what tenant admins can bind.
 	AdmissionPolicyBindings []string
 
@@ -80,7 +80,12 @@ func Tenants(snap *Snapshot, opts TenantOptions) ([]Tenant, error) {
 		for _, ns := range all {
 			known[ns] = true
 		}
+		picked := map[string]bool{}
 		for _, n := range opts.Names {
+			if picked[n] {
+				continue
+			}
+			picked[n] = true
 			if !known[n] {
 				return nil, fmt.Errorf("--tenants: namespace %q is not in the snapshot; the namespaces are: %s", n, abbreviate(all, 10))
 			}
