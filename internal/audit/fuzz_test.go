@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,8 +28,9 @@ func FuzzParseFiles(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		snap, _, err := ParseFiles([]spec.File{{Name: "fuzz.yaml", Data: data}})
 		if err != nil {
-			if _, ok := err.(*spec.Errors); !ok {
-				t.Fatalf("error of type %T, want *spec.Errors: %v", err, err)
+			var errs *spec.Errors
+			if !errors.As(err, &errs) || len(*errs) == 0 {
+				t.Fatalf("error of type %T, want one listing problems (*spec.Errors): %v", err, err)
 			}
 			return
 		}
