@@ -76,6 +76,25 @@ spec:
 	}
 	t.Logf("live: %d SubjectAccessReviews, %d agree, %d allowed beyond RBAC objects", rep.Live.Checks, rep.Live.Agreements, rep.Live.Wider)
 
+	// The HTML report of this cluster, as a browser shows it: Chromium
+	// runs the page's script and prints the resulting DOM.
+	page := filepath.Join(t.TempDir(), "audit.html")
+	html := must(t, bulkhead(t, "", "audit", "-o", "html", tenants), 0)
+	if err := os.WriteFile(page, []byte(html.stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dom := must(t, command(t, "", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+t.TempDir(),
+		"--dump-dom", "file://"+page), 0).stdout
+	for _, want := range []string{`id="heatmap"`, `data-tenant="a-vision"`, `data-tenant="a-bob"`, `id="subjects"`, "User a-lead"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("the rendered page lacks %s", want)
+		}
+	}
+	if strings.Contains(dom, "cross") && strings.Contains(dom, `data-cross="true"`) {
+		t.Errorf("the page shows a cross-tenant cell on a clean cluster")
+	}
+
 	// A RoleBinding that lets bob's ServiceAccount into alice's namespace is
 	// cross-tenant access, critical, and fails the audit.
 	must(t, kubectl(t, "create", "rolebinding", "leak", "-n", "a-alice", "--clusterrole=view", "--serviceaccount=a-bob:a-bob"), 0)
