@@ -18,18 +18,26 @@ func (e *Engine) indexSubjects() {
 			e.subjects[s] = append(refs, grantRef{binding: int32(id), subject: int32(si)})
 		}
 	}
-	e.subjectList = make([]Subject, 0, len(e.subjects))
-	for s := range e.subjects {
-		e.subjectList = append(e.subjectList, s)
-	}
-	sort.Slice(e.subjectList, func(i, j int) bool { return subjectLess(e.subjectList[i], e.subjectList[j]) })
+}
+
+// sortedSubjects lists the subjects once, on first use: an audit never
+// asks, and sorting tens of thousands of them costs it time.
+func (e *Engine) sortedSubjects() []Subject {
+	e.subjectOnce.Do(func() {
+		e.subjectList = make([]Subject, 0, len(e.subjects))
+		for s := range e.subjects {
+			e.subjectList = append(e.subjectList, s)
+		}
+		sort.Slice(e.subjectList, func(i, j int) bool { return subjectLess(e.subjectList[i], e.subjectList[j]) })
+	})
+	return e.subjectList
 }
 
 // Subjects lists every subject named by any binding, sorted by kind,
 // namespace and name, including inert ones (see Grant.Inert). The slice is
 // fresh.
 func (e *Engine) Subjects() []Subject {
-	return append([]Subject(nil), e.subjectList...)
+	return append([]Subject(nil), e.sortedSubjects()...)
 }
 
 // Grants lists the bindings that name s, in snapshot order
@@ -95,7 +103,7 @@ func (e *Engine) Stats() Stats {
 	return Stats{
 		Bindings:   len(e.bindings),
 		RuleSets:   len(e.ruleSets),
-		Subjects:   len(e.subjectList),
+		Subjects:   len(e.subjects),
 		Namespaces: len(e.namespaced),
 	}
 }

@@ -2,6 +2,7 @@ package access
 
 import (
 	"fmt"
+	"sync"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 )
@@ -19,7 +20,8 @@ type Engine struct {
 	roles        map[nsName]int32 // namespace/name -> rule set
 
 	subjects    map[Subject][]grantRef
-	subjectList []Subject // sorted
+	subjectList []Subject // sorted, see sortedSubjects
+	subjectOnce sync.Once
 
 	resources []APIResource
 	warnings  []string
@@ -56,7 +58,7 @@ func New(snap *Snapshot) *Engine {
 		namespaced:   map[string]*subjectIndex{},
 		clusterRoles: make(map[string]int32, len(snap.ClusterRoles)),
 		roles:        make(map[nsName]int32, len(snap.Roles)),
-		subjects:     map[Subject][]grantRef{},
+		subjects:     make(map[Subject][]grantRef, len(snap.RoleBindings)+len(snap.ClusterRoleBindings)),
 		resources:    snap.Resources,
 	}
 	if e.resources == nil {

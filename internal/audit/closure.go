@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -58,13 +59,13 @@ func (a *auditor) edgesOf(s access.Subject) []edge {
 		return e
 	}
 	var out []edge
-	seenNS := map[string]bool{}
-	for _, g := range a.subjectGrants(s) {
+	grants := a.subjectGrants(s)
+	seen := newNamespaceSet(len(grants))
+	for _, g := range grants {
 		ns := g.Namespace
-		if ns == "" || seenNS[ns] {
+		if ns == "" || !seen.add(ns) {
 			continue
 		}
-		seenNS[ns] = true
 		grants := a.grantsIn(s, ns)
 		all := a.saNames[ns]
 		if via := a.anyOf(grants, checkPodCreate, podCreators, ns); len(via) > 0 {
@@ -149,6 +150,36 @@ const superuser = "system:masters"
 
 // secretReads are the requests that return a Secret's data.
 var secretReads = reqs([]string{"get", "list", "watch"}, "", "secrets")
+
+// namespaceSet is a set of namespaces: a slice for the usual one or two, a
+// map for a subject bound everywhere.
+type namespaceSet struct {
+	list []string
+	m    map[string]bool
+}
+
+func newNamespaceSet(size int) namespaceSet {
+	if size > 8 {
+		return namespaceSet{m: make(map[string]bool, size)}
+	}
+	return namespaceSet{}
+}
+
+// add reports whether ns was new.
+func (s *namespaceSet) add(ns string) bool {
+	if s.m != nil {
+		if s.m[ns] {
+			return false
+		}
+		s.m[ns] = true
+		return true
+	}
+	if slices.Contains(s.list, ns) {
+		return false
+	}
+	s.list = append(s.list, ns)
+	return true
+}
 
 // mayAllowAny is mayAllow for any of rs.
 func (a *auditor) mayAllowAny(grants []access.Grant, check int32, rs []access.Attributes, ns string) bool {

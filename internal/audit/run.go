@@ -44,16 +44,17 @@ func Run(snap *Snapshot, tenants []Tenant) (*Report, error) {
 	// across the cores: each worker has its own memo and findings, merged
 	// afterwards (duplicates from subjects two workers both met drop out).
 	n := max(1, min(runtime.GOMAXPROCS(0), 8))
-	workers := make([]*auditor, n)
+	workers := make([]*auditor, n+1)
 	var wg sync.WaitGroup
 	for i := range workers {
 		workers[i] = a.fork()
 		wg.Add(1)
 		go func(w *auditor) {
 			defer wg.Done()
-			if i == 0 {
+			if i == n { // the per-object rules, beside the per-subject halves
 				w.bindingRules()
 				w.objectRules()
+				return
 			}
 			w.subjectRules(i, n)
 			w.closure(i, n)
@@ -133,8 +134,8 @@ func newAuditor(snap *Snapshot, tenants []Tenant, base *baseline) *auditor {
 		tenantOf:    make(map[string]int, len(tenants)),
 		saNames:     map[string][]string{},
 		saKnown:     map[access.Subject]bool{},
-		memberOf:    map[access.Subject][]int{},
-		membership:  map[membership]bool{},
+		memberOf:    make(map[access.Subject][]int, len(snap.ServiceAccounts)+len(snap.RoleBindings)),
+		membership:  make(map[membership]bool, len(snap.ServiceAccounts)+len(snap.RoleBindings)),
 		secretsByNS: map[string][]corev1.Secret{},
 	}
 	a.initCaches()
