@@ -136,8 +136,8 @@ func (a *auditor) strayRoles(bound map[nsName]bool, missing map[string][]access.
 				Rule: "misplaced-role", Pattern: 20, Severity: High, Tenant: t, Namespace: r.Namespace,
 				Objects: []string{a.origin("Role", r.Namespace, r.Name), a.origin(refs[0].Kind, refs[0].Namespace, refs[0].Name)},
 				Message: fmt.Sprintf("Role %s/%s is bound by nothing in %s, while %s expects a Role of that name in %s: it was most likely "+
-					"meant for %s. It grants nothing where it is, but a RoleBinding in %s that names it would hand out rights meant for another tenant (%d rules).",
-					r.Namespace, r.Name, r.Namespace, refs[0], refs[0].Namespace, refs[0].Namespace, r.Namespace, len(r.Rules)),
+					"meant for %s. It grants nothing where it is, but a RoleBinding in %s that names it would hand out rights meant for another tenant (%s).",
+					r.Namespace, r.Name, r.Namespace, refs[0], refs[0].Namespace, refs[0].Namespace, r.Namespace, plural(len(r.Rules), "rule")),
 				Fix: fmt.Sprintf("Move it: create Role %s in %s and delete it from %s (kubectl delete role %s -n %s).",
 					r.Name, refs[0].Namespace, r.Namespace, r.Name, r.Namespace),
 			})
@@ -426,4 +426,11 @@ func admitsEveryone(np networkingv1.NetworkPolicy) bool {
 		}
 	}
 	return false
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

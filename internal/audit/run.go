@@ -128,7 +128,6 @@ type membership struct {
 func newAuditor(snap *Snapshot, tenants []Tenant, base *baseline) *auditor {
 	a := &auditor{
 		snap:        snap,
-		eng:         access.New(&snap.Snapshot),
 		base:        base,
 		tenants:     tenants,
 		tenantOf:    make(map[string]int, len(tenants)),
@@ -145,11 +144,16 @@ func newAuditor(snap *Snapshot, tenants []Tenant, base *baseline) *auditor {
 	for i, t := range tenants {
 		a.tenantOf[t.Namespace] = i
 	}
+	// Building the engine and finding the tenants' members are
+	// independent: do them at once.
+	engine := make(chan *access.Engine, 1)
+	go func() { engine <- access.New(&snap.Snapshot) }()
 	for _, sa := range snap.ServiceAccounts {
 		a.saNames[sa.Namespace] = append(a.saNames[sa.Namespace], sa.Name)
 		a.saKnown[saSubject(sa.Namespace, sa.Name)] = true
 	}
 	a.findMembers()
+	a.eng = <-engine
 	return a
 }
 
@@ -354,6 +358,20 @@ func (a *auditor) grantsIn(s access.Subject, ns string) []access.Grant {
 	return ix[""]
 }
 
+// locate appends each object's file:line, when it came from a manifest:
+// "RoleBinding bob/x -> Role y" becomes "RoleBinding bob/x -> Role y (bob.yaml:12)".
+func (a *auditor) locate(objects []string) {
+	for i, o := range objects {
+		if strings.HasSuffix(o, ")") {
+			continue // located already
+		}
+		key, _, _ := strings.Cut(o, " -> ")
+		if origin, ok := a.snap.Origins[key]; ok {
+			objects[i] = o + " (" + origin + ")"
+		}
+	}
+}
+
 // spansOneNamespace reports whether grants apply in at most one namespace
 // besides the cluster scope: then filtering by namespace costs nothing.
 func spansOneNamespace(grants []access.Grant) bool {
@@ -430,6 +448,11 @@ func (a *auditor) report() *Report {
 	r.Findings = slices.CompactFunc(r.Findings, func(x, y Finding) bool {
 		return x.Rule == y.Rule && x.Subject == y.Subject && x.Namespace == y.Namespace && x.Message == y.Message
 	})
+	if len(a.snap.Origins) > 0 {
+		for i := range r.Findings {
+			a.locate(r.Findings[i].Objects)
+		}
+	}
 	worst := map[string]Severity{}
 	count := map[string]int{}
 	for _, f := range r.Findings {

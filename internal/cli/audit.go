@@ -94,7 +94,11 @@ func (o *auditOptions) run(cmd *cobra.Command, s Streams, f *factory, failOn aud
 		return err
 	}
 	if n := report.Count(failOn); n > 0 {
-		return &exitError{code: ExitFailed, err: fmt.Errorf("%d findings at %s severity or above", n, failOn)}
+		noun := "findings"
+		if n == 1 {
+			noun = "finding"
+		}
+		return &exitError{code: ExitFailed, err: fmt.Errorf("%d %s at %s severity or above (--fail-on %s)", n, noun, failOn, failOn)}
 	}
 	if report.Live != nil && len(report.Live.Disagreements) > 0 {
 		return &exitError{code: ExitFailed, err: fmt.Errorf("%d live checks disagree with the offline analysis", len(report.Live.Disagreements))}

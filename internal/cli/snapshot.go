@@ -71,8 +71,12 @@ func (o *snapshotOptions) load(ctx context.Context, s Streams, f *factory) (*aud
 			fmt.Fprintf(s.ErrOut, "warning: %s\n", w)
 		}
 	}
-	fmt.Fprintf(s.ErrOut, "read %d namespaces, %d roles, %d clusterroles, %d rolebindings, %d clusterrolebindings in %s\n",
-		len(snap.Namespaces), len(snap.Roles), len(snap.ClusterRoles), len(snap.RoleBindings), len(snap.ClusterRoleBindings),
+	from := "the cluster"
+	if len(o.files) > 0 {
+		from = fmt.Sprintf("%d objects from files, with the API server's bootstrap policy", len(snap.Origins))
+	}
+	fmt.Fprintf(s.ErrOut, "read %s: %d namespaces, %d roles, %d clusterroles, %d rolebindings, %d clusterrolebindings in %s\n",
+		from, len(snap.Namespaces), len(snap.Roles), len(snap.ClusterRoles), len(snap.RoleBindings), len(snap.ClusterRoleBindings),
 		time.Since(start).Round(time.Millisecond))
 	tenants, err := audit.Tenants(snap, audit.TenantOptions{Names: o.tenants, Selector: sel})
 	if err != nil {
