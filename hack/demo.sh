@@ -23,6 +23,11 @@ run kubectl --kubeconfig .local/alice.kubeconfig get pods -n alice
 run kubectl --kubeconfig .local/bob.kubeconfig get resourcequota bulkhead -n bob
 expect_fail kubectl --kubeconfig .local/bob.kubeconfig delete resourcequota bulkhead -n bob
 run bin/bulkhead plan -f examples/researchers.yaml
+run bin/bulkhead audit --tenants bob,alice --live 100
+run bin/bulkhead who-can delete resourcequotas -n bob
+expect_fail bin/bulkhead audit -f internal/audit/testdata/procedure
+run bin/bulkhead audit --tenants bob,alice -o html > .local/audit.html
+echo "HTML report: .local/audit.html" >&2
 cat >&2 <<MSG
 
 The local control plane keeps running. Try it yourself:
