@@ -129,7 +129,7 @@ func (a *auditor) impersonationEdges(s access.Subject) []edge {
 			continue
 		}
 		for _, r := range g.Rules {
-			if len(r.ResourceNames) == 0 || !(has(r.Verbs, "impersonate") || has(r.Verbs, "*")) {
+			if len(r.ResourceNames) == 0 || !(slices.Contains(r.Verbs, "impersonate") || slices.Contains(r.Verbs, "*")) {
 				continue
 			}
 			for _, kind := range []struct{ resource, kind string }{{"users", rbacv1.UserKind}, {"groups", rbacv1.GroupKind}} {

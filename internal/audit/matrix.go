@@ -49,10 +49,10 @@ func (a *auditor) level(g access.Grant) Level {
 	lvl := LevelRead
 	for _, r := range g.Rules {
 		switch {
-		case has(r.Verbs, "*") && has(r.Resources, "*"):
+		case slices.Contains(r.Verbs, "*") && slices.Contains(r.Resources, "*"):
 			lvl = LevelAdmin
-		case (has(r.APIGroups, rbacGroup) || has(r.APIGroups, "*")) && anyVerb(r.Verbs, "create", "update", "patch", "bind", "escalate", "*") &&
-			(has(r.Resources, "rolebindings") || has(r.Resources, "roles") || has(r.Resources, "*")):
+		case (slices.Contains(r.APIGroups, rbacGroup) || slices.Contains(r.APIGroups, "*")) && anyVerb(r.Verbs, "create", "update", "patch", "bind", "escalate", "*") &&
+			(slices.Contains(r.Resources, "rolebindings") || slices.Contains(r.Resources, "roles") || slices.Contains(r.Resources, "*")):
 			lvl = LevelAdmin
 		case anyVerb(r.Verbs, "create", "update", "patch", "delete", "deletecollection", "*"):
 			lvl = maxLevel(lvl, LevelWrite)
@@ -64,7 +64,7 @@ func (a *auditor) level(g access.Grant) Level {
 
 func anyVerb(verbs []string, want ...string) bool {
 	for _, w := range want {
-		if has(verbs, w) {
+		if slices.Contains(verbs, w) {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/bulkhead-dev/bulkhead/internal/access"
@@ -218,13 +219,13 @@ func (a *auditor) wildcards(t Tenant, s access.Subject, grants []access.Grant) {
 	for _, g := range grants {
 		var found []string
 		for _, r := range g.Rules {
-			if has(r.Verbs, "*") {
+			if slices.Contains(r.Verbs, "*") {
 				found = append(found, "verbs '*'")
 			}
-			if has(r.Resources, "*") {
+			if slices.Contains(r.Resources, "*") {
 				found = append(found, "resources '*'")
 			}
-			if has(r.APIGroups, "*") {
+			if slices.Contains(r.APIGroups, "*") {
 				found = append(found, "apiGroups '*'")
 			}
 			if hasPrefix(r.Resources, "*/") {
@@ -244,15 +245,6 @@ func (a *auditor) wildcards(t Tenant, s access.Subject, grants []access.Grant) {
 	}
 }
 
-func has(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func hasPrefix(list []string, p string) bool {
 	for _, x := range list {
 		if strings.HasPrefix(x, p) {
@@ -265,7 +257,7 @@ func hasPrefix(list []string, p string) bool {
 func dedupe(list []string) []string {
 	var out []string
 	for _, s := range list {
-		if !has(out, s) {
+		if !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}
@@ -314,7 +306,7 @@ func rolesOf(refs []access.BindingRef) string {
 }
 
 func appendString(list []string, s string) []string {
-	if has(list, s) {
+	if slices.Contains(list, s) {
 		return list
 	}
 	return append(list, s)

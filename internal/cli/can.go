@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -126,7 +127,7 @@ func writeMatrix(s Streams, output string, user access.UserInfo, ns string, e *a
 		}
 		any := false
 		for _, v := range matrixVerbs {
-			if !contains(r.Verbs, v) {
+			if !slices.Contains(r.Verbs, v) {
 				continue
 			}
 			ok := e.Allowed(user, access.Attributes{Verb: v, Group: r.Group, Resource: r.Resource, Subresource: r.Subresource, Namespace: ns})
@@ -165,15 +166,6 @@ func writeMatrix(s Streams, output string, user access.UserInfo, ns string, e *a
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func encodeJSON(s Streams, v any) error {
