@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -35,6 +36,19 @@ func TestInvalidInputExitsTwoBeforeContactingACluster(t *testing.T) {
 		{"ttl with legacy", "", []string{"kubeconfig", "bob", "--legacy-token", "--ttl", "1h"}, "never expire"},
 		{"verify output", "", []string{"verify", "-o", "yaml"}, "--output must be table or json"},
 		{"render without -f", "", []string{"render"}, "pass -f FILE"},
+		{"audit output", "", []string{"audit", "-o", "yaml"}, "--output must be table, json or html"},
+		{"audit fail-on", "", []string{"audit", "--fail-on", "severe"}, "use low, medium, high or critical"},
+		{"audit live with files", "", []string{"audit", "--live", "10", "-f", "x"}, "cannot check manifests"},
+		{"audit tenants and selector", "", []string{"audit", "-f", "x", "--tenants", "a", "--tenant-selector", "t=1"}, "not both"},
+		{"audit bad selector", "", []string{"audit", "-f", "x", "--tenant-selector", "a b"}, "--tenant-selector"},
+		{"audit bad manifest", "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r}\n", []string{"audit", "-f", "-"},
+			"<stdin>:1: metadata.namespace"},
+		{"audit unknown tenant", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n", []string{"audit", "-f", "-", "--tenants", "b"},
+			`namespace "b" is not in the snapshot`},
+		{"who-can without resource", "", []string{"who-can", "get"}, "accepts between 2 and 3 arg"},
+		{"who-can unknown resource", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n", []string{"who-can", "get", "gizmos", "-f", "-"},
+			`resource "gizmos" is not known`},
+		{"can bad subject", "", []string{"can", "bob"}, "write system:serviceaccount:NAMESPACE:NAME"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -72,5 +86,29 @@ func TestReadmeExampleRenders(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("render of examples/researchers.yaml lacks %q", want)
 		}
+	}
+}
+
+// TestAuditFromManifests runs the verbs on manifests, without a cluster.
+func TestAuditFromManifests(t *testing.T) {
+	const dir = "../audit/testdata/procedure"
+	out, errOut, code := run(t, "", "audit", "-f", dir)
+	if code != ExitFailed || !strings.Contains(out, "dangling-role-ref") || !strings.Contains(errOut, "7 findings at high severity or above") {
+		t.Errorf("audit: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if _, _, code := run(t, "", "audit", "-f", dir, "--fail-on", "critical"); code != ExitOK {
+		t.Errorf("audit --fail-on critical: exit %d, want 0 (no critical finding)", code)
+	}
+	out, _, code = run(t, "", "audit", "-f", dir, "-o", "json")
+	if code != ExitFailed || !strings.HasPrefix(out, "{") || !strings.Contains(out, `"kind": "AuditReport"`) {
+		t.Errorf("audit -o json: exit %d\n%s", code, out)
+	}
+	out, _, code = run(t, "", "who-can", "delete", "resourcequotas", "-n", "bob", "-f", dir)
+	if code != ExitOK || !regexp.MustCompile(`ServiceAccount\s+bob\s+bob-user\s+RoleBinding bob/bob-user-full-access`).MatchString(out) {
+		t.Errorf("who-can: exit %d\n%s", code, out)
+	}
+	out, _, code = run(t, "", "can", "system:serviceaccount:alice:alice-user", "-n", "alice", "-f", dir)
+	if code != ExitOK || strings.Contains(out, "pods") {
+		t.Errorf("can: alice is locked out of her namespace, yet: exit %d\n%s", code, out)
 	}
 }
