@@ -71,7 +71,8 @@ type htmlPage struct {
 	SubjectList []subjectItem
 	// Data is embedded as JSON for the drill-down script.
 	Data struct {
-		Subjects []SubjectAccess `json:"subjects"`
+		Subjects  []SubjectAccess `json:"subjects"`
+		RuleLists [][]string      `json:"ruleLists"`
 	}
 }
 
@@ -99,7 +100,7 @@ func newHTMLPage(r *Report) *htmlPage {
 		Heatmap: newHeatmap(r, HeatmapLimit),
 		Groups:  groupFindings(r.Findings),
 	}
-	p.Data.Subjects = r.Subjects
+	p.Data.Subjects, p.Data.RuleLists = r.Subjects, r.RuleLists
 	if p.Data.Subjects == nil {
 		p.Data.Subjects = []SubjectAccess{}
 	}

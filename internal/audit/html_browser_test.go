@@ -288,3 +288,33 @@ func firstNonEmpty(a, b string) string {
 	}
 	return b
 }
+
+// TestHTMLInBrowserOfAnAudit opens the page of a real audit (the hand
+// procedure's manifests), whose grants name their rules by index into the
+// report's shared rule lists.
+func TestHTMLInBrowserOfAnAudit(t *testing.T) {
+	snap, _, err := audit.ReadFiles([]string{"testdata/procedure"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenants, err := audit.Tenants(snap, audit.TenantOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := audit.Run(snap, tenants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := startChromium(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(writePage(t, r)), chromedp.WaitVisible(chromedp.ID("findings"))); err != nil {
+		t.Fatalf("open the page: %v", err)
+	}
+	const bob = "ServiceAccount bob/bob-user"
+	got := showSubject(ctx, t, fmt.Sprintf(`#subjects .subject[data-subject=%q]`, bob))
+	if want := []string{"* *,*.extensions,*.apps,*.batch"}; !slices.Equal(got.Rules, want) {
+		t.Errorf("rules of %s: %q, want %q", bob, got.Rules, want)
+	}
+	if !slices.Contains(got.Findings, "guardrail-write") {
+		t.Errorf("findings of %s: %q, want guardrail-write among them", bob, got.Findings)
+	}
+}

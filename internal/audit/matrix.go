@@ -79,7 +79,8 @@ func (a *auditor) drill(t Tenant, s access.Subject) *SubjectAccess {
 	d := &SubjectAccess{Subject: s.String(), Tenant: t.Name, Grants: []Access{}}
 	for _, g := range a.subjectGrants(s) {
 		ns := cmp.Or(g.Namespace, "*")
-		d.Grants = append(d.Grants, Access{Namespace: ns, Level: a.level(g), Via: g.Binding.String(), Rules: a.ruleTexts(g)})
+		d.Grants = append(d.Grants, Access{Namespace: ns, Level: a.level(g), Via: g.Binding.String(), ruleSet: g.RuleSet})
+		a.ruleTexts(g)
 	}
 	a.subjectTo[s] = d
 	return d
@@ -142,8 +143,23 @@ func (a *auditor) matrix() ([]Cell, []SubjectAccess) {
 	for _, d := range a.subjectTo {
 		subjects = append(subjects, *d)
 	}
+
 	slices.SortFunc(subjects, func(x, y SubjectAccess) int {
 		return cmp.Or(cmp.Compare(x.Tenant, y.Tenant), cmp.Compare(x.Subject, y.Subject))
 	})
+	// Number the rule lists in subject order, so the output is stable.
+	index := map[int32]int{}
+	for i := range subjects {
+		for j := range subjects[i].Grants {
+			g := &subjects[i].Grants[j]
+			n, ok := index[g.ruleSet]
+			if !ok {
+				n = len(a.ruleLists)
+				index[g.ruleSet] = n
+				a.ruleLists = append(a.ruleLists, a.texts[g.ruleSet])
+			}
+			g.RuleList = n
+		}
+	}
 	return cells, subjects
 }

@@ -76,6 +76,9 @@ type Report struct {
 	Access []Cell `json:"access"`
 	// Subjects is the per-subject drill-down: every subject of every tenant.
 	Subjects []SubjectAccess `json:"subjects"`
+	// RuleLists are the distinct rule lists the drill-down's grants name by
+	// index (Access.RuleList): thousands of tenants share a few roles.
+	RuleLists [][]string `json:"ruleLists"`
 	// BlindSpots says what this analysis cannot see (ISOLATION.md item 17).
 	BlindSpots []string   `json:"blindSpots"`
 	Live       *LiveCheck `json:"live,omitempty"`
@@ -145,10 +148,17 @@ type SubjectAccess struct {
 
 // Access is what a subject holds in one namespace ("*" for cluster-wide).
 type Access struct {
-	Namespace string   `json:"namespace"`
-	Level     Level    `json:"level"`
-	Via       string   `json:"via"`   // the binding
-	Rules     []string `json:"rules"` // "get,list pods,services", one per rule
+	Namespace string `json:"namespace"`
+	Level     Level  `json:"level"`
+	Via       string `json:"via"` // the binding
+	// RuleList indexes Report.RuleLists: the rules, one line each
+	// ("get,list pods,services").
+	RuleList int `json:"ruleList"`
+	// Rules, when set, are the rules themselves (reports built by hand);
+	// Run leaves it empty and sets RuleList.
+	Rules []string `json:"rules,omitempty"`
+
+	ruleSet int32
 }
 
 // LiveCheck is the result of --live: a sample of the engine's answers,

@@ -94,6 +94,7 @@ type auditor struct {
 	levels      map[int32]Level
 	grantIndex  map[access.Subject]map[string][]access.Grant
 	texts       map[int32][]string
+	ruleLists   [][]string // for the report, numbered by matrix
 	secretsByNS map[string][]corev1.Secret
 }
 
@@ -184,6 +185,9 @@ func (a *auditor) merge(w *auditor) {
 		}
 	}
 	a.questions += w.questions
+	for id, t := range w.texts {
+		a.texts[id] = t
+	}
 }
 
 // initCaches gives a its own memo and result maps.
@@ -479,6 +483,10 @@ func (a *auditor) report() *Report {
 		r.Tenants = append(r.Tenants, ts)
 	}
 	r.Access, r.Subjects = a.matrix()
+	r.RuleLists = a.ruleLists
+	if r.RuleLists == nil {
+		r.RuleLists = [][]string{}
+	}
 	for _, c := range r.Access {
 		if c.Cross {
 			r.Summary.CrossTenantCells++

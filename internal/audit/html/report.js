@@ -42,7 +42,7 @@
       tr.appendChild(el("td", "via", g.via));
       var rules = el("td", "rules");
       var ul = el("ul");
-      (g.rules || []).forEach(function (r) { ul.appendChild(el("li", "", r)); });
+      (g.rules || (data.ruleLists || [])[g.ruleList] || []).forEach(function (r) { ul.appendChild(el("li", "", r)); });
       rules.appendChild(ul);
       tr.appendChild(rules);
     });
