@@ -55,6 +55,11 @@ func (a *auditor) closure(i, n int) {
 			}
 			a.drill(a.tenants[t], s).ActsAs = actsAs
 		}
+		if t%n == i {
+			for _, g := range a.guests[t] {
+				a.drill(a.tenants[t], g)
+			}
+		}
 	}
 }
 
@@ -89,11 +94,10 @@ func (a *auditor) judgeReach(member, cur access.Subject, parent map[access.Subje
 			}
 			continue
 		case !isTenant:
-			if direct {
-				for _, t := range homes {
-					a.cell(a.tenants[t].Name, ns, g, member, cur, false)
-				}
+			for _, t := range homes {
+				a.cell(a.tenants[t].Name, ns, g, member, cur, false)
 			}
+			a.outsideTenant(member, cur, g, parent)
 			continue
 		}
 		for _, t := range homes {
@@ -165,10 +169,9 @@ func (a *auditor) escalation(t Tenant, s access.Subject, e edge) {
 	if e.to == s {
 		return
 	}
-	mine := a.grantsIn(s, e.to.Namespace)
 	var more []string
 	for _, g := range a.subjectGrants(e.to) {
-		if !a.covers(mine, g, e.to.Namespace) {
+		if !a.covers(s, g, e.to.Namespace) {
 			more = append(more, g.Binding.String())
 		}
 	}
@@ -184,15 +187,16 @@ func (a *auditor) escalation(t Tenant, s access.Subject, e edge) {
 	})
 }
 
-// covers reports whether grants allow everything g allows in ns, over the
+// covers reports whether s's grants allow everything g allows in ns, over the
 // resources the engine knows (non-resource URLs are cluster-wide and judged
 // by the cluster checks). Answers are memoised by the rule lists involved:
 // tenants rendered from one template ask the same question thousands of times.
-func (a *auditor) covers(grants []access.Grant, g access.Grant, ns string) bool {
+func (a *auditor) covers(s access.Subject, g access.Grant, ns string) bool {
 	where := g.Namespace
 	if where == "" {
 		where = ns
 	}
+	grants := a.grantsIn(s, where) // s's grants where the target's apply
 	var key strings.Builder
 	fmt.Fprintf(&key, "%d|", g.RuleSet)
 	var applying []access.Grant
@@ -278,6 +282,39 @@ func (a *auditor) namespacedRules(g access.Grant) bool {
 			break
 		}
 	}
+	// A resource the engine does not know (a CRD, read offline) may well be
+	// namespaced: assume it is rather than miss a cluster-wide grant.
+	for _, r := range g.Rules {
+		for _, group := range r.APIGroups {
+			for _, res := range r.Resources {
+				if _, known := a.scopes[group+"/"+strings.SplitN(res, "/", 2)[0]]; !known && res != "*" && group != "*" {
+					v = true
+				}
+			}
+		}
+	}
 	a.memo[key] = v
 	return v
+}
+
+// outsideTenant reports rights a tenant subject holds (or reaches) in a
+// namespace no tenant owns: kube-system and the platform's namespaces.
+func (a *auditor) outsideTenant(member, cur access.Subject, g access.Grant, parent map[access.Subject]step) {
+	lvl := a.level(g)
+	sev := Medium
+	switch {
+	case SystemNamespace(g.Namespace) && lvl != LevelRead:
+		sev = Critical
+	case SystemNamespace(g.Namespace), lvl != LevelRead:
+		sev = High
+	}
+	home := a.tenants[a.memberOf[member][0]]
+	a.add(Finding{
+		Rule: "outside-tenant", Pattern: 1, Severity: sev, Tenant: home.Name, Subject: member.String(), Namespace: g.Namespace,
+		Objects: append(pathObjects(member, cur, parent), g.Binding.String()),
+		Message: fmt.Sprintf("%s of tenant %s%s holds %s rights in namespace %s, which belongs to no tenant, through %s.",
+			member, home.Name, pathText(member, cur, parent), lvl, g.Namespace, g.Binding),
+		Fix: fmt.Sprintf("Remove %s from %s unless the platform means it (kubectl edit -n %s rolebinding %s).",
+			cur, g.Binding, g.Namespace, g.Binding.Name),
+	})
 }

@@ -36,6 +36,7 @@ func broadGroup(name string) bool {
 // tenants the members its namespace annotations list.
 func (a *auditor) findMembers() {
 	a.members = make([][]access.Subject, len(a.tenants))
+	guests := make([][]access.Subject, len(a.tenants))
 	add := func(t int, s access.Subject) {
 		if a.membership[membership{s, t}] {
 			return
@@ -76,8 +77,13 @@ func (a *auditor) findMembers() {
 		for _, s := range rb.Subjects {
 			switch s.Kind {
 			case rbacv1.UserKind, rbacv1.GroupKind:
-				if !strings.HasPrefix(s.Name, "system:") {
-					add(t, access.Subject{Kind: s.Kind, Name: s.Name})
+				if s.Name == "" || strings.HasPrefix(s.Name, "system:") {
+					continue
+				}
+				if subj := (access.Subject{Kind: s.Kind, Name: s.Name}); a.memberBinding(t, rb.Labels) {
+					add(t, subj)
+				} else {
+					guests[t] = append(guests[t], subj)
 				}
 			}
 		}
@@ -97,6 +103,16 @@ func (a *auditor) findMembers() {
 	for t := range a.members {
 		slices.SortFunc(a.members[t], compareSubjects)
 	}
+	// Guests are judged in the namespace they were let into, like members,
+	// but are not the tenant's own: their rights elsewhere are not its.
+	a.guests = make([][]access.Subject, len(a.tenants))
+	for t, gs := range guests {
+		for _, g := range gs {
+			if !a.membership[membership{g, t}] && !slices.Contains(a.guests[t], g) {
+				a.guests[t] = append(a.guests[t], g)
+			}
+		}
+	}
 }
 
 func splitLines(s string) []string {
@@ -111,6 +127,15 @@ func splitLines(s string) []string {
 
 func compareSubjects(x, y access.Subject) int {
 	return cmp.Or(cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Name, y.Name))
+}
+
+// memberBinding reports whether the users and groups a RoleBinding in
+// tenant t's namespace names are t's members. In a namespace bulkhead
+// manages only its own bindings say who belongs (with the members its
+// namespace annotations list); a binding added by hand names outsiders,
+// judged as such. Elsewhere every binding in the namespace counts.
+func (a *auditor) memberBinding(t int, labels map[string]string) bool {
+	return !a.tenants[t].Managed || labels[render.ManagedByLabel] == render.ManagedByValue
 }
 
 // subjectGrants lists what applies to s through bindings that name it, or

@@ -19,6 +19,7 @@ const (
 	checkMayMint
 	checkMayImpersonate
 	checkMayReadSecrets // get, list, watch
+	checkMayWriteNamespaces
 	checkNamespaced
 	checkCatalog = 1 << 10
 )

@@ -204,7 +204,12 @@ func (p *parser) object(file string, line int, data []byte, apiVersion, kind str
 			"the last one applied, so remove one of them", key, prev)
 		return
 	}
-	if err := p.decode(kind, data); err != nil {
+	if err := p.decode(kind, data); err == nil {
+		if field, detail := p.invalid(kind); detail != "" {
+			p.fail(file, line, field, "%s: %s", key, detail)
+			return
+		}
+	} else {
 		msg := cleanYAMLError(err)
 		field := ""
 		if m := unknownField.FindStringSubmatch(msg); m != nil {
@@ -415,4 +420,43 @@ func denies(b admissionregistrationv1.ValidatingAdmissionPolicyBinding) bool {
 		}
 	}
 	return false
+}
+
+// invalid checks what the API server's validation would refuse in the
+// binding just decoded, and that the audit would otherwise misjudge: a
+// ClusterRoleBinding to a Role, unknown kinds, nameless subjects.
+func (p *parser) invalid(kind string) (field, detail string) {
+	var ref rbacv1.RoleRef
+	var subjects []rbacv1.Subject
+	switch kind {
+	case "RoleBinding":
+		b := p.snap.RoleBindings[len(p.snap.RoleBindings)-1]
+		ref, subjects = b.RoleRef, b.Subjects
+	case "ClusterRoleBinding":
+		b := p.snap.ClusterRoleBindings[len(p.snap.ClusterRoleBindings)-1]
+		ref, subjects = b.RoleRef, b.Subjects
+		if ref.Kind == "Role" {
+			return "roleRef.kind", "Unsupported value: \"Role\": a ClusterRoleBinding can only refer to a ClusterRole"
+		}
+	default:
+		return "", ""
+	}
+	switch {
+	case ref.Kind != "Role" && ref.Kind != "ClusterRole":
+		return "roleRef.kind", fmt.Sprintf("Unsupported value: %q: supported values: \"Role\", \"ClusterRole\"", ref.Kind)
+	case ref.Name == "":
+		return "roleRef.name", "Required value: name the Role or ClusterRole"
+	}
+	for i, s := range subjects {
+		at := fmt.Sprintf("subjects[%d]", i)
+		switch {
+		case s.Kind != rbacv1.UserKind && s.Kind != rbacv1.GroupKind && s.Kind != rbacv1.ServiceAccountKind:
+			return at + ".kind", fmt.Sprintf("Unsupported value: %q: supported values: \"User\", \"Group\", \"ServiceAccount\"", s.Kind)
+		case s.Name == "":
+			return at + ".name", "Required value: name the subject"
+		case s.Kind == rbacv1.ServiceAccountKind && s.Namespace == "" && kind == "ClusterRoleBinding":
+			return at + ".namespace", "Required value: a ServiceAccount subject of a ClusterRoleBinding needs its namespace"
+		}
+	}
+	return "", ""
 }

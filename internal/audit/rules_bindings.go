@@ -51,6 +51,9 @@ func (a *auditor) bindingRules() {
 			a.base.binding("ClusterRoleBinding", "", b.Name, b.RoleRef, b.Subjects) && roleIsBaseline("", b.RoleRef)})
 	}
 	for _, b := range a.snap.RoleBindings {
+		if t, ok := a.tenantOf[b.Namespace]; ok && !a.memberBinding(t, b.Labels) {
+			a.foreignBinding(t, b)
+		}
 		all = append(all, bindingView{access.BindingRef{Kind: access.KindRoleBinding, Namespace: b.Namespace, Name: b.Name, RoleRef: b.RoleRef}, b.Subjects,
 			a.base.binding("RoleBinding", b.Namespace, b.Name, b.RoleRef, b.Subjects) && roleIsBaseline(b.Namespace, b.RoleRef)})
 	}
@@ -89,8 +92,8 @@ func (a *auditor) bindingRules() {
 type nsName struct{ namespace, name string }
 
 func (a *auditor) danglingRole(ref access.BindingRef, subjects []rbacv1.Subject) {
-	where := "cluster-wide"
-	if ref.Namespace != "" {
+	where := "on the cluster" // ClusterRoles are cluster-scoped
+	if ref.RoleRef.Kind == "Role" {
 		where = "in " + ref.Namespace
 	}
 	msg := fmt.Sprintf("%s refers to %s %q, which does not exist %s. Its subjects (%s) do not get the access it was meant to give "+
@@ -275,4 +278,29 @@ var deputyPowers = []struct {
 	{"read secrets", access.Attributes{Verb: "get", Resource: "secrets"}},
 	{"create RoleBindings", access.Attributes{Verb: "create", Group: rbacGroup, Resource: "rolebindings"}},
 	{"impersonate", access.Attributes{Verb: "impersonate", Resource: "serviceaccounts"}},
+}
+
+// foreignBinding reports a RoleBinding added by hand to a namespace bulkhead
+// manages that lets in users or groups the tenant does not list as members.
+// If they belong to another tenant, closure reports the cross-tenant access
+// as well.
+func (a *auditor) foreignBinding(t int, b rbacv1.RoleBinding) {
+	var outsiders []string
+	for _, s := range b.Subjects {
+		if (s.Kind == rbacv1.UserKind || s.Kind == rbacv1.GroupKind) && !a.isMember(access.Subject{Kind: s.Kind, Name: s.Name}, t) {
+			outsiders = append(outsiders, s.Kind+" "+s.Name)
+		}
+	}
+	if len(outsiders) == 0 {
+		return
+	}
+	tenant := a.tenants[t]
+	a.add(Finding{
+		Rule: "foreign-binding", Pattern: 1, Severity: Medium, Tenant: tenant.Name, Subject: strings.Join(outsiders, ", "),
+		Namespace: b.Namespace, Objects: []string{objectKey("RoleBinding", b.Namespace, b.Name)},
+		Message: fmt.Sprintf("RoleBinding %s/%s, not made by bulkhead, lets %s into tenant %s's namespace, though the tenant does not list "+
+			"them as members.", b.Namespace, b.Name, strings.Join(outsiders, ", "), tenant.Name),
+		Fix: fmt.Sprintf("Add them as members in the tenant spec and run bulkhead apply, or delete the binding (kubectl delete rolebinding %s -n %s).",
+			b.Name, b.Namespace),
+	})
 }

@@ -40,7 +40,7 @@ func (a *auditor) objectRules() {
 		}
 		a.add(Finding{
 			Rule: "legacy-token", Pattern: 18, Severity: sev, Tenant: t, Namespace: s.Namespace,
-			Subject: saSubject(s.Namespace, s.Annotations[corev1.ServiceAccountNameKey]).String(),
+			Subject: tokenOwner(s),
 			Objects: []string{a.origin("Secret", s.Namespace, s.Name)},
 			Message: fmt.Sprintf("Secret %s/%s holds a ServiceAccount token that never expires and survives the person who used it.", s.Namespace, s.Name),
 			Fix: fmt.Sprintf("Issue expiring tokens instead (bulkhead kubeconfig, or kubectl create token) and delete the Secret "+
@@ -163,4 +163,12 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// tokenOwner names the ServiceAccount a token Secret belongs to, if it says.
+func tokenOwner(s corev1.Secret) string {
+	if name := s.Annotations[corev1.ServiceAccountNameKey]; name != "" {
+		return saSubject(s.Namespace, name).String()
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -124,13 +125,13 @@ func (a *auditor) subjectRules(i, n int) {
 	clusterDone := map[access.Subject]bool{}
 	for t := i; t < len(a.tenants); t += n {
 		tenant := a.tenants[t]
-		for _, s := range a.members[t] {
+		for _, s := range slices.Concat(a.members[t], a.guests[t]) {
 			grants := a.subjectGrants(s)
 			if len(grants) == 0 {
 				continue
 			}
 			if !clusterDone[s] {
-				a.wildcards(tenant, s, grants)
+				a.wildcards(a.home(s, tenant), s, grants)
 			}
 			for k := range checks {
 				c := &checks[k]
@@ -142,11 +143,66 @@ func (a *auditor) subjectRules(i, n int) {
 					ns = ""
 				}
 				if via := a.check(checkCatalog+int32(k)*64, c, a.grantsIn(s, ns), ns); len(via) > 0 {
-					a.checkFinding(c, tenant, s, ns, via)
+					owner := tenant
+					if c.cluster {
+						owner = a.home(s, tenant)
+					}
+					a.checkFinding(c, owner, s, ns, via)
 				}
+			}
+			if !clusterDone[s] {
+				a.namedNamespaceWrites(a.home(s, tenant), s)
 			}
 			clusterDone[s] = true
 		}
+	}
+}
+
+// home is the tenant a finding about s's own rights is filed under, the
+// same whichever worker meets s first: its first tenant, or for a guest the
+// tenant that let it in.
+func (a *auditor) home(s access.Subject, fallback Tenant) Tenant {
+	if ts := a.memberOf[s]; len(ts) > 0 {
+		return a.tenants[ts[0]]
+	}
+	return fallback
+}
+
+// namespaceWrites are the requests that change a Namespace object.
+var namespaceWrites = reqs([]string{"patch", "update", "delete"}, "", "namespaces")
+
+// namedNamespaceWrites finds ClusterRoles that name other tenants'
+// Namespaces in resourceNames: whoever holds them can strip those
+// namespaces' pod security. (Unrestricted namespace writes are the
+// cluster-wide namespace-write check.)
+func (a *auditor) namedNamespaceWrites(home Tenant, s access.Subject) {
+	cluster := a.grantsIn(s, "")
+	if !a.mayAllowAny(cluster, checkMayWriteNamespaces, namespaceWrites, "") {
+		return
+	}
+	for t, tenant := range a.tenants {
+		if a.isMember(s, t) || tenant.Namespace == home.Namespace {
+			continue
+		}
+		var via []access.BindingRef
+		for _, r := range namespaceWrites {
+			r.Name, r.Namespace = tenant.Namespace, ""
+			for _, g := range cluster {
+				if g.Namespace == "" && a.eng.RuleSetAllows(g.RuleSet, r) {
+					via = appendNew(via, g.Binding)
+				}
+			}
+		}
+		if len(via) == 0 {
+			continue
+		}
+		a.add(Finding{
+			Rule: "namespace-write", Pattern: 13, Severity: Critical, Tenant: home.Name, Subject: s.String(), Namespace: tenant.Namespace,
+			Objects: bindingStrings(via),
+			Message: fmt.Sprintf("%s of tenant %s can change or delete Namespace %s of tenant %s: removing its pod-security labels "+
+				"lets privileged pods in, deleting it destroys the tenant's work.", s, home.Name, tenant.Namespace, tenant.Name),
+			Fix: fmt.Sprintf("%s: remove %s from the resourceNames of the namespaces rule.", rolesOf(via), tenant.Namespace),
+		})
 	}
 }
 
@@ -236,7 +292,7 @@ func (a *auditor) wildcards(t Tenant, s access.Subject, grants []access.Grant) {
 			continue
 		}
 		a.add(Finding{
-			Rule: "wildcard", Pattern: 4, Severity: Medium, Tenant: t.Name, Subject: s.String(), Namespace: g.Namespace,
+			Rule: "wildcard", Pattern: 4, Severity: Medium, Tenant: cmp.Or(a.tenantName(g.Namespace), t.Name), Subject: s.String(), Namespace: g.Namespace,
 			Objects: []string{g.Binding.String()},
 			Message: fmt.Sprintf("%s holds %s through %s: it also covers every resource, verb or group added later "+
 				"(CRDs, new subresources), not just what exists today.", s, strings.Join(dedupe(found), ", "), g.Binding),

@@ -666,7 +666,8 @@ var ruleCases = []ruleCase{
 				via("RoleBinding vision/bulkhead-admin-user-dana"),
 		},
 		nones: []*findingMatch{
-			expect("").by("User auditor"),
+			expect("rolebinding-write").by("User auditor"),
+			expect("cross-tenant-access").by("User auditor"),
 		},
 		check: func(t *testing.T, r *Report) {
 			for _, f := range r.Findings {

@@ -77,6 +77,8 @@ type auditor struct {
 	saNames     map[string][]string
 	saKnown     map[access.Subject]bool
 	members     [][]access.Subject       // per tenant
+	guests      [][]access.Subject       // per tenant: outsiders a hand-made binding lets into a managed namespace
+	scopes      map[string]bool          // "group/resource" -> namespaced, for the resources the engine knows
 	memberOf    map[access.Subject][]int // tenants a subject is a member of
 	membership  map[membership]bool
 	grants      map[access.Subject][]access.Grant
@@ -109,6 +111,7 @@ func newAuditor(snap *Snapshot, tenants []Tenant, base *baseline) *auditor {
 		memberOf:    make(map[access.Subject][]int, len(snap.ServiceAccounts)+len(snap.RoleBindings)),
 		membership:  make(map[membership]bool, len(snap.ServiceAccounts)+len(snap.RoleBindings)),
 		secretsByNS: map[string][]corev1.Secret{},
+		scopes:      map[string]bool{},
 	}
 	a.initCaches()
 	for _, s := range snap.Secrets {
@@ -127,6 +130,9 @@ func newAuditor(snap *Snapshot, tenants []Tenant, base *baseline) *auditor {
 	}
 	a.findMembers()
 	a.eng = <-engine
+	for _, r := range a.eng.Resources() {
+		a.scopes[r.Group+"/"+r.Resource] = r.Namespaced
+	}
 	return a
 }
 
@@ -166,8 +172,8 @@ func (a *auditor) merge(w *auditor) {
 func (a *auditor) initCaches() {
 	*a = auditor{
 		snap: a.snap, eng: a.eng, base: a.base, tenants: a.tenants,
-		tenantOf: a.tenantOf, saNames: a.saNames, saKnown: a.saKnown, members: a.members,
-		memberOf: a.memberOf, membership: a.membership, secretsByNS: a.secretsByNS,
+		tenantOf: a.tenantOf, saNames: a.saNames, saKnown: a.saKnown, members: a.members, guests: a.guests,
+		memberOf: a.memberOf, membership: a.membership, secretsByNS: a.secretsByNS, scopes: a.scopes,
 		grants:     map[access.Subject][]access.Grant{},
 		memo:       map[memoKey]bool{},
 		edges:      map[access.Subject][]edge{},
@@ -221,6 +227,7 @@ func (a *auditor) report() *Report {
 		Kind:       ReportKind,
 		Source:     a.snap.Source,
 		Findings:   a.findings,
+		Tenants:    []TenantSummary{},
 		BlindSpots: BlindSpots,
 		Warnings:   a.eng.Warnings(),
 	}
@@ -261,6 +268,9 @@ func (a *auditor) report() *Report {
 			ts.Worst = &w
 		}
 		r.Tenants = append(r.Tenants, ts)
+	}
+	if r.Findings == nil {
+		r.Findings = []Finding{}
 	}
 	r.Access, r.Subjects = a.matrix()
 	r.RuleLists = a.ruleLists

@@ -69,6 +69,9 @@ func (o *auditOptions) run(cmd *cobra.Command, s Streams, f *factory, failOn aud
 	if err != nil {
 		return err
 	}
+	if err := o.requireTenants(s, tenants); err != nil {
+		return err
+	}
 	report, err := audit.Run(snap, tenants)
 	if err != nil {
 		return err

@@ -77,7 +77,9 @@ type where struct {
 func writeWhere(s Streams, output string, subject access.Subject, user access.UserInfo, e *access.Engine) error {
 	named := []access.Subject{subject}
 	for _, g := range user.Groups {
-		named = append(named, access.Subject{Kind: "Group", Name: g})
+		if group := (access.Subject{Kind: "Group", Name: g}); group != subject {
+			named = append(named, group)
+		}
 	}
 	var rows []where
 	for _, n := range named {

@@ -85,6 +85,38 @@ func (o *snapshotOptions) load(ctx context.Context, s Streams, f *factory) (*aud
 	return snap, tenants, nil
 }
 
+// requireTenants refuses to audit nothing: a selector typo must not pass.
+func (o *snapshotOptions) requireTenants(s Streams, tenants []audit.Tenant) error {
+	if len(tenants) == 0 {
+		if o.tenantSelector != "" {
+			return invalid("no namespace matches --tenant-selector %q", o.tenantSelector)
+		}
+		return invalid("no tenants: the input has no namespace bulkhead manages and none besides default and kube-*; name them with --tenants")
+	}
+	how := "namespaces bulkhead manages"
+	switch {
+	case len(o.tenants) > 0:
+		how = "--tenants"
+	case o.tenantSelector != "":
+		how = "--tenant-selector " + o.tenantSelector
+	case !tenants[0].Managed:
+		how = "every namespace but default and kube-*; bulkhead manages none"
+	}
+	names := make([]string, len(tenants))
+	for i, t := range tenants {
+		names[i] = t.Namespace
+	}
+	fmt.Fprintf(s.ErrOut, "auditing %d tenants (%s): %s\n", len(tenants), how, abbreviate(names, 8))
+	return nil
+}
+
+func abbreviate(list []string, n int) string {
+	if len(list) <= n {
+		return strings.Join(list, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(list[:n], ", "), len(list)-n)
+}
+
 func joinOr(list []string) string {
 	return strings.Join(list[:len(list)-1], ", ") + " or " + list[len(list)-1]
 }
