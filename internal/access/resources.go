@@ -2,6 +2,7 @@ package access
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -176,29 +177,54 @@ func (e *Engine) ParseResource(arg string) (Attributes, error) {
 	if strings.HasPrefix(arg, "/") {
 		return Attributes{NonResourceURL: arg}, nil
 	}
+	arg = strings.ToLower(arg)
 	full, sub, _ := strings.Cut(arg, "/")
 	resource, group, hasGroup := strings.Cut(full, ".")
 	if resource == "" {
 		return Attributes{}, fmt.Errorf("resource %q: give a plural resource such as pods, pods/exec or deployments.apps", arg)
 	}
+	if v, rest, ok := strings.Cut(group, "."); ok && isVersion(v) {
+		group = rest // deployments.v1.apps, as kubectl also takes it
+	} else if isVersion(group) {
+		group = "" // pods.v1
+	}
 	if hasGroup || resource == "*" {
 		return Attributes{Group: group, Resource: resource, Subresource: sub}, nil
 	}
-	var groups []string
-	for _, r := range e.resources {
-		if r.Resource == resource && r.Subresource == "" && !contains(groups, r.Group) {
-			groups = append(groups, r.Group)
+	groups := e.groupsOf(resource)
+	if len(groups) == 0 {
+		for _, plural := range []string{resource + "s", resource + "es", strings.TrimSuffix(resource, "y") + "ies"} {
+			if len(e.groupsOf(plural)) > 0 {
+				return Attributes{}, fmt.Errorf("resource %q is not known; did you mean %s? (resources are plural)", resource, plural)
+			}
 		}
+		return Attributes{}, fmt.Errorf("resource %q is not known; for a custom resource give RESOURCE.GROUP, e.g. %s.example.com", resource, resource)
 	}
 	switch {
-	case len(groups) == 0:
-		return Attributes{}, fmt.Errorf("resource %q is not known; give it as RESOURCE.GROUP (e.g. %s.example.com), plural and lowercase", resource, resource)
-	case contains(groups, ""):
+	case slices.Contains(groups, ""):
 		return Attributes{Resource: resource, Subresource: sub}, nil
 	case len(groups) > 1:
 		return Attributes{}, fmt.Errorf("resource %q exists in groups %s; say which, e.g. %s.%s", resource, strings.Join(groups, ", "), resource, groups[0])
 	}
 	return Attributes{Group: groups[0], Resource: resource, Subresource: sub}, nil
+}
+
+func (e *Engine) groupsOf(resource string) []string {
+	var groups []string
+	for _, r := range e.resources {
+		if r.Resource == resource && r.Subresource == "" && !slices.Contains(groups, r.Group) {
+			groups = append(groups, r.Group)
+		}
+	}
+	return groups
+}
+
+// isVersion reports whether s looks like an API version: v1, v2beta1.
+func isVersion(s string) bool {
+	if len(s) < 2 || s[0] != 'v' || s[1] < '0' || s[1] > '9' {
+		return false
+	}
+	return !strings.ContainsAny(s, ".-")
 }
 
 // ParseSubject reads a subject as the who-can and can verbs take it:
@@ -216,10 +242,23 @@ func ParseSubject(arg string) (Subject, UserInfo, error) {
 		if ns, name, ok := strings.Cut(rest, "/"); ok && ns != "" && name != "" {
 			return Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}, ServiceAccountUser(ns, name), nil
 		}
+	case ok && strings.EqualFold(kind, "user") && strings.HasPrefix(rest, saUserPrefix):
+		return ParseSubject(rest) // a ServiceAccount's user name carries its groups
 	case ok && strings.EqualFold(kind, "user") && rest != "":
 		return Subject{Kind: rbacv1.UserKind, Name: rest}, User(rest), nil
 	case ok && strings.EqualFold(kind, "group") && rest != "":
 		return Subject{Kind: rbacv1.GroupKind, Name: rest}, UserInfo{Groups: []string{rest, allAuthenticated}}, nil
 	}
 	return Subject{}, UserInfo{}, fmt.Errorf("subject %q: write system:serviceaccount:NAMESPACE:NAME, serviceaccount:NAMESPACE/NAME, user:NAME or group:NAME", arg)
+}
+
+// Namespaced reports whether the engine's resource list has the resource
+// (group "" is the core group), and whether it is namespaced.
+func (e *Engine) Namespaced(group, resource string) (namespaced, known bool) {
+	for _, r := range e.resources {
+		if r.Group == group && r.Resource == resource && r.Subresource == "" {
+			return r.Namespaced, true
+		}
+	}
+	return false, false
 }

@@ -2,6 +2,7 @@ package access
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -106,4 +107,56 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+func TestParseResource(t *testing.T) {
+	e := New(&Snapshot{})
+	for _, c := range []struct {
+		arg  string
+		want Attributes
+		err  string
+	}{
+		{arg: "pods", want: Attributes{Resource: "pods"}},
+		{arg: "Pods/Exec", want: Attributes{Resource: "pods", Subresource: "exec"}},
+		{arg: "deployments", want: Attributes{Group: "apps", Resource: "deployments"}},
+		{arg: "deployments.apps/scale", want: Attributes{Group: "apps", Resource: "deployments", Subresource: "scale"}},
+		{arg: "deployments.v1.apps", want: Attributes{Group: "apps", Resource: "deployments"}},
+		{arg: "notebooks.kubeflow.org", want: Attributes{Group: "kubeflow.org", Resource: "notebooks"}},
+		{arg: "/metrics", want: Attributes{NonResourceURL: "/metrics"}},
+		{arg: "pod", err: "did you mean pods?"},
+		{arg: "gizmos", err: "RESOURCE.GROUP"},
+		{arg: "events", want: Attributes{Resource: "events"}}, // core wins, as in kubectl
+	} {
+		got, err := e.ParseResource(c.arg)
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("ParseResource(%q) error = %v, want one saying %q", c.arg, err, c.err)
+		case c.err == "" && (err != nil || got != c.want):
+			t.Errorf("ParseResource(%q) = %+v, %v; want %+v", c.arg, got, err, c.want)
+		}
+	}
+}
+
+func TestParseSubject(t *testing.T) {
+	for _, c := range []struct {
+		arg    string
+		want   Subject
+		groups int
+	}{
+		{"system:serviceaccount:bob:runner", Subject{Kind: "ServiceAccount", Namespace: "bob", Name: "runner"}, 3},
+		{"serviceaccount:bob/runner", Subject{Kind: "ServiceAccount", Namespace: "bob", Name: "runner"}, 3},
+		{"user:system:serviceaccount:bob:runner", Subject{Kind: "ServiceAccount", Namespace: "bob", Name: "runner"}, 3},
+		{"user:alice", Subject{Kind: "User", Name: "alice"}, 1},
+		{"group:team-a", Subject{Kind: "Group", Name: "team-a"}, 2},
+	} {
+		got, user, err := ParseSubject(c.arg)
+		if err != nil || got != c.want || len(user.Groups) != c.groups {
+			t.Errorf("ParseSubject(%q) = %+v %+v %v; want %+v with %d groups", c.arg, got, user, err, c.want, c.groups)
+		}
+	}
+	for _, bad := range []string{"bob", "user:", "group:", "serviceaccount:bob/", "system:serviceaccount:bob"} {
+		if _, _, err := ParseSubject(bad); err == nil {
+			t.Errorf("ParseSubject(%q) accepted", bad)
+		}
+	}
 }

@@ -32,7 +32,9 @@ import (
 // with its file and line.
 func ReadFiles(paths []string, stdin io.Reader) (*Snapshot, Ignored, error) {
 	files, err := spec.ReadFiles(paths, stdin)
-	if err != nil {
+	if errs, ok := err.(*spec.Errors); ok {
+		return nil, nil, &ManifestErrors{Errs: *errs}
+	} else if err != nil {
 		return nil, nil, err
 	}
 	snap, ignored, err := ParseFiles(files)

@@ -57,6 +57,7 @@ Exits 1 when a finding at or above --fail-on exists.`,
 		},
 	}
 	o.addFlags(cmd)
+	o.addTenantFlags(cmd)
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", joinOr(auditOutputs))
 	cmd.Flags().StringVar(&o.failOn, "fail-on", "high", "exit 1 when a finding at or above this severity exists: low, medium, high or critical")
 	cmd.Flags().IntVar(&o.live, "live", 0, "also ask the cluster this many SubjectAccessReviews and compare them with the offline answers")

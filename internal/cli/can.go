@@ -49,6 +49,7 @@ something is allowed), cluster-wide grants included.`,
 			if err != nil {
 				return invalid("%v", err)
 			}
+			o.quiet = true
 			snap, _, err := o.load(cmd.Context(), s, f)
 			if err != nil {
 				return err

@@ -18,10 +18,15 @@ type snapshotOptions struct {
 	files          []string
 	tenants        []string
 	tenantSelector string
+	quiet          bool // no progress line (who-can and can print only their answer)
 }
 
 func (o *snapshotOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVarP(&o.files, "filename", "f", nil, "manifests (RBAC objects, Namespaces, ServiceAccounts, Secrets, Lists, Tenant specs): files, directories or - for stdin; default: read the cluster")
+}
+
+// addTenantFlags registers the flags that say which namespaces are tenants.
+func (o *snapshotOptions) addTenantFlags(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&o.tenants, "tenants", nil, "the namespaces that are tenants (default: the namespaces bulkhead manages, or else every non-system namespace)")
 	cmd.Flags().StringVar(&o.tenantSelector, "tenant-selector", "", "a label selector choosing the tenant namespaces, e.g. team=ml")
 }
@@ -74,6 +79,9 @@ func (o *snapshotOptions) load(ctx context.Context, s Streams, f *factory) (*aud
 	from := "the cluster"
 	if len(o.files) > 0 {
 		from = fmt.Sprintf("%d objects from files, with the API server's bootstrap policy", len(snap.Origins))
+	}
+	if o.quiet {
+		return snap, nil, nil
 	}
 	fmt.Fprintf(s.ErrOut, "read %s: %d namespaces, %d roles, %d clusterroles, %d rolebindings, %d clusterrolebindings in %s\n",
 		from, len(snap.Namespaces), len(snap.Roles), len(snap.ClusterRoles), len(snap.RoleBindings), len(snap.ClusterRoleBindings),
