@@ -183,7 +183,7 @@ func (a *auditor) escalation(t Tenant, s access.Subject, e edge) {
 		Objects: append(bindingStrings(e.via), more...),
 		Message: fmt.Sprintf("%s %s %s, which also holds %s: it gains rights it was not given.", s, e.how(), e.to, strings.Join(more, ", ")),
 		Fix: fmt.Sprintf("Give %s its own namespace, or the same role as %s, or remove the right: %s.",
-			e.to, s, strings.TrimPrefix(rolesOf(e.via), "In ")),
+			e.to, s, roleNames(e.via)),
 	})
 }
 

@@ -60,12 +60,18 @@ func Live(ctx context.Context, sar authorizationv1client.SubjectAccessReviewsGet
 			lc.Agreements++
 		case got.Status.Allowed:
 			lc.Wider++
+			if len(lc.WiderCases) < maxLiveCases {
+				lc.WiderCases = append(lc.WiderCases, fmt.Sprintf("%s %s (%s)", s, attrs, got.Status.Reason))
+			}
 		default:
 			lc.Disagreements = append(lc.Disagreements, fmt.Sprintf("%s %s: engine allows, cluster denies (%s)", s, attrs, got.Status.Reason))
 		}
 	}
 	return lc, nil
 }
+
+// maxLiveCases bounds the wider cases kept in a report.
+const maxLiveCases = 20
 
 // identityOf is what a real request of s carries: a ServiceAccount token's
 // groups, or an authenticated user's.

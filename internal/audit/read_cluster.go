@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -91,6 +92,11 @@ func ReadCluster(ctx context.Context, client kubernetes.Interface, source string
 		return wrapList(err, "validatingadmissionpolicybindings")
 	})
 	g.do(func() error {
+		if v, err := client.Discovery().ServerVersion(); err == nil {
+			if w := baselineVersionWarning(v.GitVersion); w != "" {
+				warnings = append(warnings, w)
+			}
+		}
 		lists, err := client.Discovery().ServerPreferredResources()
 		if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
 			return fmt.Errorf("discovering the cluster's resources: %w", err)
@@ -159,4 +165,27 @@ func (g *group) wait() error {
 		return g.errs[0] // the others are usually "context canceled" because of it
 	}
 	return nil
+}
+
+// baselineVersionWarning says when the cluster's minor version is not the
+// one whose bootstrap policy is embedded: system: roles that changed between
+// versions then count as modified.
+func baselineVersionWarning(server string) string {
+	base, err := loadBaseline()
+	// v0.0.0 is an API server built without version stamps (as from the
+	// Go module proxy): nothing to compare.
+	if err != nil || minor(server) == "" || strings.HasPrefix(server, "v0.0.0") || minor(server) == minor(base.version) {
+		return ""
+	}
+	return fmt.Sprintf("the cluster runs %s; the bootstrap policy audit compares with is %s's, so system: roles changed between "+
+		"the two may be reported as modified", server, base.version)
+}
+
+// minor is "v1.34" of "v1.34.4".
+func minor(version string) string {
+	parts := strings.SplitN(version, ".", 3)
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[0] + "." + parts[1]
 }

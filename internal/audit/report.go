@@ -170,6 +170,8 @@ type LiveCheck struct {
 	// Wider counts reviews the cluster allowed and RBAC objects did not:
 	// access from authorizers audit cannot read (ISOLATION.md item 17).
 	Wider int `json:"wider"`
+	// WiderCases are the first of them, as "subject request".
+	WiderCases []string `json:"widerCases,omitempty"`
 }
 
 // Count returns how many findings are at or above min.

@@ -20,7 +20,6 @@ type check struct {
 	named    bool // the request names the tenant's namespace: never memoised across namespaces
 	all      bool // every request must be allowed (a CSR needs create and approve)
 	requests []access.Attributes
-	memo     int32  // the memo's question number of requests[0] (set by init)
 	what     string // "can <what> in N"
 	why      string
 	fix      string
@@ -348,8 +347,13 @@ func bindingStrings(refs []access.BindingRef) []string {
 	return out
 }
 
-// rolesOf names the roles behind bindings, for fixes: "Role bob/full-access".
+// rolesOf names the roles behind bindings, for fixes: "In Role bob/full-access".
 func rolesOf(refs []access.BindingRef) string {
+	return "In " + roleNames(refs)
+}
+
+// roleNames lists the roles behind bindings: "Role bob/full-access, ClusterRole edit".
+func roleNames(refs []access.BindingRef) string {
 	var out []string
 	for _, r := range refs {
 		role := r.RoleRef.Kind + " " + r.RoleRef.Name
@@ -358,7 +362,7 @@ func rolesOf(refs []access.BindingRef) string {
 		}
 		out = appendString(out, role)
 	}
-	return "In " + strings.Join(out, ", ")
+	return strings.Join(out, ", ")
 }
 
 func appendString(list []string, s string) []string {

@@ -30,8 +30,9 @@ var BlindSpots = []string{
 		"\"can create pods in N\" is taken to mean \"acts as every ServiceAccount in N\".",
 }
 
-// Run audits snap for the given tenants. It never fails: what the API
-// server would ignore (a missing role) is a finding or a warning instead.
+// Run audits snap for the given tenants. What the API server would ignore
+// (a missing role) is a finding or a warning, not an error; Run fails only
+// when the embedded bootstrap policy cannot be read.
 func Run(snap *Snapshot, tenants []Tenant) (*Report, error) {
 	base, err := loadBaseline()
 	if err != nil {

@@ -37,6 +37,9 @@ func WriteTable(w io.Writer, r *Report) error {
 		for _, d := range r.Live.Disagreements {
 			fmt.Fprintf(&b, "  disagreement: %s\n", d)
 		}
+		for _, w := range r.Live.WiderCases {
+			fmt.Fprintf(&b, "  allowed beyond RBAC objects: %s\n", w)
+		}
 	} else {
 		b.WriteString("not seen offline: system:masters certificates and non-RBAC authorizers; --live samples SubjectAccessReviews to check\n")
 	}

@@ -11,9 +11,10 @@ import (
 
 type auditOptions struct {
 	snapshotOptions
-	output string
-	failOn string
-	live   int
+	output   string
+	failOn   string
+	live     int
+	liveSeed uint64
 }
 
 var auditOutputs = []string{"table", "json", "html"}
@@ -61,6 +62,7 @@ Exits 1 when a finding at or above --fail-on exists.`,
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", joinOr(auditOutputs))
 	cmd.Flags().StringVar(&o.failOn, "fail-on", "high", "exit 1 when a finding at or above this severity exists: low, medium, high or critical")
 	cmd.Flags().IntVar(&o.live, "live", 0, "also ask the cluster this many SubjectAccessReviews and compare them with the offline answers")
+	cmd.Flags().Uint64Var(&o.liveSeed, "live-seed", 1, "seed of the --live sample (another seed asks other questions)")
 	return cmd
 }
 
@@ -82,7 +84,7 @@ func (o *auditOptions) run(cmd *cobra.Command, s Streams, f *factory, failOn aud
 		if err != nil {
 			return err
 		}
-		if report.Live, err = audit.Live(ctx, client.AuthorizationV1(), snap, tenants, o.live, 1); err != nil {
+		if report.Live, err = audit.Live(ctx, client.AuthorizationV1(), snap, tenants, o.live, o.liveSeed); err != nil {
 			return err
 		}
 	}
