@@ -141,6 +141,18 @@ func writeMatrix(s Streams, output string, user access.UserInfo, ns string, e *a
 			rows = append(rows, row)
 		}
 	}
+	// The Namespace object itself: requests for it carry its name as their
+	// namespace, so a Role in it can grant them (and strip pod security).
+	self := matrixRow{Resource: "namespaces/" + ns + " (the namespace itself)", Verbs: map[string]bool{}}
+	selfAllowed := false
+	for _, v := range []string{"get", "update", "patch", "delete"} {
+		ok := e.Allowed(user, access.Attributes{Verb: v, Resource: "namespaces", Name: ns, Namespace: ns})
+		self.Verbs[v] = ok
+		selfAllowed = selfAllowed || ok
+	}
+	if selfAllowed {
+		rows = append(rows, self)
+	}
 	if output == "json" {
 		return encodeJSON(s, struct {
 			Namespace string      `json:"namespace"`
