@@ -179,6 +179,11 @@ func (a *auditor) namedNamespaceWrites(home Tenant, s access.Subject) {
 	if !a.mayAllowAny(cluster, checkMayWriteNamespaces, namespaceWrites, "") {
 		return
 	}
+	for _, r := range namespaceWrites {
+		if len(a.allows(cluster, noMemo, r)) > 0 {
+			return // every Namespace: the cluster-wide check reports it once
+		}
+	}
 	for t, tenant := range a.tenants {
 		if a.isMember(s, t) || tenant.Namespace == home.Namespace {
 			continue
