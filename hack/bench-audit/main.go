@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"slices"
 	"sync"
@@ -44,6 +45,9 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 32, "concurrent SubjectAccessReviews")
 	flag.BoolVar(&o.skipSAR, "skip-sar", false, "skip the API server comparison")
 	flag.Parse()
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(audit.GCPercent) // as bulkhead audit runs
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, o)
 	stop()
@@ -62,9 +66,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("world: %d namespaces, %d RoleBindings, %d Roles, %d ClusterRoles, %d ClusterRoleBindings, %d ServiceAccounts; GOMAXPROCS %d\n",
+	gc := debug.SetGCPercent(-1) // reading the setting means setting it: put it back
+	debug.SetGCPercent(gc)
+	fmt.Printf("world: %d namespaces, %d RoleBindings, %d Roles, %d ClusterRoles, %d ClusterRoleBindings, %d ServiceAccounts; GOMAXPROCS %d, GC percent %d\n",
 		len(snap.Namespaces), len(snap.RoleBindings), len(snap.Roles), len(snap.ClusterRoles), len(snap.ClusterRoleBindings),
-		len(snap.ServiceAccounts), runtime.GOMAXPROCS(0))
+		len(snap.ServiceAccounts), runtime.GOMAXPROCS(0), gc)
 
 	report, median, peak, err := timeAudit(snap, tenants, o.runs)
 	if err != nil {

@@ -30,6 +30,12 @@ var BlindSpots = []string{
 		"\"can create pods in N\" is taken to mean \"acts as every ServiceAccount in N\".",
 }
 
+// GCPercent is the garbage collector setting bulkhead audit runs with
+// (unless GOGC is set): an audit is a short batch whose heap is mostly
+// live, so collecting at 3× the live heap instead of 2× saves a tenth of
+// the time for ~250 MiB more at 5,000 tenants (make bench-audit).
+const GCPercent = 300
+
 // Run audits snap for the given tenants. What the API server would ignore
 // (a missing role) is a finding or a warning, not an error; Run fails only
 // when the embedded bootstrap policy cannot be read.

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"runtime/debug"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -68,6 +70,9 @@ Exits 1 when a finding at or above --fail-on exists.`,
 
 func (o *auditOptions) run(cmd *cobra.Command, s Streams, f *factory, failOn audit.Severity) error {
 	ctx := cmd.Context()
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(audit.GCPercent))
+	}
 	snap, tenants, err := o.load(ctx, s, f)
 	if err != nil {
 		return err
