@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -197,20 +198,24 @@ func (a *auditor) covers(s access.Subject, g access.Grant, ns string) bool {
 		where = ns
 	}
 	grants := a.grantsIn(s, where) // s's grants where the target's apply
-	var key strings.Builder
-	fmt.Fprintf(&key, "%d|", g.RuleSet)
+	for _, h := range grants {
+		if h.RuleSet == g.RuleSet && (h.Namespace == "" || h.Namespace == where) {
+			return true // the same rules
+		}
+	}
+	key := strconv.AppendInt(make([]byte, 0, 64), int64(g.RuleSet), 10)
 	var applying []access.Grant
 	for _, h := range grants {
 		if h.Namespace == "" || h.Namespace == where {
 			applying = append(applying, h)
-			fmt.Fprintf(&key, "%d,", h.RuleSet)
+			key = strconv.AppendInt(append(key, ','), int64(h.RuleSet), 10)
 		}
 	}
-	if v, ok := a.coverMemo[key.String()]; ok {
+	if v, ok := a.coverMemo[string(key)]; ok {
 		return v
 	}
 	v := a.coversNow(applying, g, where)
-	a.coverMemo[key.String()] = v
+	a.coverMemo[string(key)] = v
 	return v
 }
 

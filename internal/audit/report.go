@@ -58,6 +58,8 @@ type Finding struct {
 	Objects   []string `json:"objects"`             // the objects that cause it, "RoleBinding alice/alice-user"
 	Message   string   `json:"message"`
 	Fix       string   `json:"fix"`
+
+	key string // what makes two findings the same (see auditor.add)
 }
 
 // Report is the output of Run. Its JSON form is documented in

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -213,11 +212,13 @@ func (a *auditor) add(f Finding) {
 	if f.Objects == nil {
 		f.Objects = []string{}
 	}
-	key := f.Rule + "|" + f.Subject + "|" + f.Namespace + "|" + strings.Join(f.Objects, ",")
-	if a.seen[key] {
+	if f.key == "" {
+		f.key = f.Rule + "|" + f.Subject + "|" + f.Namespace + "|" + strings.Join(f.Objects, ",")
+	}
+	if a.seen[f.key] {
 		return // the same thing reached another way
 	}
-	a.seen[key] = true
+	a.seen[f.key] = true
 	a.findings = append(a.findings, f)
 }
 
@@ -238,11 +239,23 @@ func (a *auditor) report() *Report {
 		BlindSpots: BlindSpots,
 		Warnings:   a.eng.Warnings(),
 	}
-	sort.SliceStable(r.Findings, func(i, j int) bool {
-		x, y := r.Findings[i], r.Findings[j]
+	// A total order (the key last), so the output does not depend on which
+	// worker found what first.
+	// Pointers are sorted: a Finding is too big to move around.
+	order := make([]*Finding, len(r.Findings))
+	for i := range r.Findings {
+		order[i] = &r.Findings[i]
+	}
+	slices.SortFunc(order, func(x, y *Finding) int {
 		return cmp.Or(cmp.Compare(y.Severity, x.Severity), cmp.Compare(x.Tenant, y.Tenant), cmp.Compare(x.Rule, y.Rule),
-			cmp.Compare(x.Subject, y.Subject), cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Message, y.Message)) < 0
+			cmp.Compare(x.Subject, y.Subject), cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Message, y.Message),
+			cmp.Compare(x.key, y.key))
 	})
+	sorted := make([]Finding, len(order))
+	for i, f := range order {
+		sorted[i] = *f
+	}
+	r.Findings = sorted
 	r.Findings = slices.CompactFunc(r.Findings, func(x, y Finding) bool {
 		return x.Rule == y.Rule && x.Subject == y.Subject && x.Namespace == y.Namespace && x.Message == y.Message
 	})
