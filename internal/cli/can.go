@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulkhead-dev/bulkhead/internal/access"
+	"github.com/bulkhead-dev/bulkhead/internal/audit"
 )
 
 type canOptions struct {
@@ -98,9 +99,11 @@ func writeWhere(s Streams, output string, subject access.Subject, user access.Us
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Namespace < rows[j].Namespace })
 	if output == "json" {
 		return encodeJSON(s, struct {
-			Subject string  `json:"subject"`
-			Grants  []where `json:"grants"`
-		}{subject.String(), append([]where{}, rows...)})
+			APIVersion string  `json:"apiVersion"`
+			Kind       string  `json:"kind"`
+			Subject    string  `json:"subject"`
+			Grants     []where `json:"grants"`
+		}{audit.APIVersion, "CanWhere", subject.String(), append([]where{}, rows...)})
 	}
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAMESPACE\tAS\tVIA")
@@ -155,9 +158,11 @@ func writeMatrix(s Streams, output string, user access.UserInfo, ns string, e *a
 	}
 	if output == "json" {
 		return encodeJSON(s, struct {
-			Namespace string      `json:"namespace"`
-			Resources []matrixRow `json:"resources"`
-		}{ns, append([]matrixRow{}, rows...)})
+			APIVersion string      `json:"apiVersion"`
+			Kind       string      `json:"kind"`
+			Namespace  string      `json:"namespace"`
+			Resources  []matrixRow `json:"resources"`
+		}{audit.APIVersion, "CanMatrix", ns, append([]matrixRow{}, rows...)})
 	}
 	if len(rows) == 0 {
 		fmt.Fprintf(s.ErrOut, "nothing is allowed in namespace %s\n", ns)

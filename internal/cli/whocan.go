@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bulkhead-dev/bulkhead/internal/access"
+	"github.com/bulkhead-dev/bulkhead/internal/audit"
 )
 
 type whoCanOptions struct {
@@ -146,9 +147,11 @@ func writeHolders(s Streams, output string, attrs access.Attributes, holders []a
 			Via       []string `json:"via"`
 		}
 		out := struct {
-			Request string   `json:"request"`
-			Holders []holder `json:"holders"`
-		}{Request: attrs.String(), Holders: []holder{}}
+			APIVersion string   `json:"apiVersion"`
+			Kind       string   `json:"kind"`
+			Request    string   `json:"request"`
+			Holders    []holder `json:"holders"`
+		}{APIVersion: audit.APIVersion, Kind: "WhoCan", Request: attrs.String(), Holders: []holder{}}
 		for _, h := range holders {
 			var via []string
 			for _, v := range h.Via {
