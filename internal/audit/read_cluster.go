@@ -84,12 +84,15 @@ func ReadCluster(ctx context.Context, client kubernetes.Interface, source string
 			func(l *admissionregistrationv1.ValidatingAdmissionPolicyBindingList) ([]admissionregistrationv1.ValidatingAdmissionPolicyBinding, string) {
 				return l.Items, l.Continue
 			})
-		for _, b := range bindings {
-			if denies(b) {
-				snap.AdmissionPolicyBindings = append(snap.AdmissionPolicyBindings, b.Spec.PolicyName)
-			}
-		}
+		snap.AdmissionPolicyBindings = bindings
 		return wrapList(err, "validatingadmissionpolicybindings")
+	})
+	g.do(func() (err error) {
+		snap.AdmissionPolicies, err = listAll(ctx, all, client.AdmissionregistrationV1().ValidatingAdmissionPolicies().List,
+			func(l *admissionregistrationv1.ValidatingAdmissionPolicyList) ([]admissionregistrationv1.ValidatingAdmissionPolicy, string) {
+				return l.Items, l.Continue
+			})
+		return wrapList(err, "validatingadmissionpolicies")
 	})
 	g.do(func() error {
 		if v, err := client.Discovery().ServerVersion(); err == nil {

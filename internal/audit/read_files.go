@@ -24,7 +24,7 @@ import (
 // ReadFiles builds a snapshot from manifests: files, directories of *.yaml
 // and *.yml files, or "-" for stdin, each a stream of YAML or JSON documents.
 // Documents may be Namespaces, ServiceAccounts, Secrets, Roles, ClusterRoles,
-// RoleBindings, ClusterRoleBindings, ValidatingAdmissionPolicyBindings,
+// RoleBindings, ClusterRoleBindings, ValidatingAdmissionPolicies and their bindings,
 // Lists of those (kubectl get -o yaml), and bulkhead Tenant and
 // TenantDefaults specs, which are rendered as bulkhead apply would provision
 // them. Other kinds are counted in Ignored and otherwise skipped. Any
@@ -134,6 +134,7 @@ var readKinds = map[string]string{
 	"RoleBinding":                      "rbac.authorization.k8s.io/v1",
 	"ClusterRoleBinding":               "rbac.authorization.k8s.io/v1",
 	"ValidatingAdmissionPolicyBinding": "admissionregistration.k8s.io/v1",
+	"ValidatingAdmissionPolicy":        "admissionregistration.k8s.io/v1",
 	"NetworkPolicy":                    "networking.k8s.io/v1",
 	"ResourceQuota":                    "v1",
 }
@@ -319,6 +320,9 @@ func (p *parser) decode(kind string, data []byte) error {
 	case "ClusterRoleBinding":
 		var o rbacv1.ClusterRoleBinding
 		return into(data, &o, func() { s.ClusterRoleBindings = append(s.ClusterRoleBindings, o) })
+	case "ValidatingAdmissionPolicy":
+		var o admissionregistrationv1.ValidatingAdmissionPolicy
+		return into(data, &o, func() { s.AdmissionPolicies = append(s.AdmissionPolicies, o) })
 	case "NetworkPolicy":
 		var o networkingv1.NetworkPolicy
 		return into(data, &o, func() { s.NetworkPolicies = append(s.NetworkPolicies, o) })
@@ -328,9 +332,7 @@ func (p *parser) decode(kind string, data []byte) error {
 	case "ValidatingAdmissionPolicyBinding":
 		var o admissionregistrationv1.ValidatingAdmissionPolicyBinding
 		return into(data, &o, func() {
-			if denies(o) {
-				s.AdmissionPolicyBindings = append(s.AdmissionPolicyBindings, o.Spec.PolicyName)
-			}
+			s.AdmissionPolicyBindings = append(s.AdmissionPolicyBindings, o)
 		})
 	}
 	return nil

@@ -104,3 +104,34 @@ roleRef: {kind: ClusterRole, name: label-bob, apiGroup: rbac.authorization.k8s.i
 	expect("namespace-write").sev(Critical).of("alice", "ServiceAccount alice/alice-user").in("bob").
 		via("ClusterRoleBinding alice-labels-bob").find(t, r)
 }
+
+// bulkhead's admission policy contains a tenant admin only while it is the
+// policy bulkhead renders, failing closed, bound with Deny.
+func TestAdmissionPolicyMustBeBulkheads(t *testing.T) {
+	const team = `apiVersion: bulkhead.dev/v1alpha1
+kind: Tenant
+metadata: {name: vision}
+spec:
+  members:
+  - {name: lead, kind: User, role: admin}`
+	audit := func(change func(*Snapshot)) *Report {
+		snap, _, err := ParseFiles([]spec.File{{Name: "team.yaml", Data: []byte(team)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		change(snap)
+		tenants, _ := Tenants(snap, TenantOptions{})
+		r, err := Run(snap, tenants)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	expect("rolebinding-write").sev(Low).of("vision", "User lead").find(t, audit(func(*Snapshot) {}))
+	expect("rolebinding-write").sev(High).of("vision", "User lead").find(t, audit(func(s *Snapshot) {
+		s.AdmissionPolicies[0].Spec.Validations[0].Expression = "true"
+	}))
+	expect("rolebinding-write").sev(High).of("vision", "User lead").find(t, audit(func(s *Snapshot) {
+		s.AdmissionPolicies = nil
+	}))
+}

@@ -6,6 +6,10 @@ import (
 	"slices"
 	"strings"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
 	"github.com/bulkhead-dev/bulkhead/internal/access"
 	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
@@ -254,7 +258,7 @@ func (a *auditor) checkFinding(c *check, t Tenant, s access.Subject, ns string, 
 	}
 	sev := c.severity
 	msg := fmt.Sprintf("%s can %s %s: %s.", s, c.what, where, c.why)
-	if c.id == "rolebinding-write" && t.Managed && a.hasPolicy(render.RoleBindingPolicyName) {
+	if c.id == "rolebinding-write" && t.Managed && a.policyLimits(t.Namespace) {
 		sev = Low
 		msg += fmt.Sprintf(" Admission policy %s limits it to the tenant's own members and Roles.", render.RoleBindingPolicyName)
 	}
@@ -265,9 +269,44 @@ func (a *auditor) checkFinding(c *check, t Tenant, s access.Subject, ns string, 
 	})
 }
 
-func (a *auditor) hasPolicy(name string) bool {
-	for _, p := range a.snap.AdmissionPolicyBindings {
-		if p == name {
+// policyLimits reports whether bulkhead's admission policy, as render
+// writes it (same validations, failing closed), applies to namespace ns
+// through a binding that denies: only then is a tenant admin's right to
+// write RoleBindings contained.
+func (a *auditor) policyLimits(ns string) bool {
+	var nsLabels labels.Set
+	for _, n := range a.snap.Namespaces {
+		if n.Name == ns {
+			nsLabels = n.Labels
+		}
+	}
+	matches := func(sel *metav1.LabelSelector) bool {
+		if sel == nil {
+			return true
+		}
+		s, err := metav1.LabelSelectorAsSelector(sel)
+		return err == nil && s.Matches(nsLabels)
+	}
+	enforced := false
+	for _, p := range a.snap.AdmissionPolicies {
+		if p.Name != render.RoleBindingPolicyName || (p.Spec.FailurePolicy != nil && *p.Spec.FailurePolicy != admissionregistrationv1.Fail) {
+			continue
+		}
+		var rules []string
+		for _, v := range p.Spec.Validations {
+			rules = append(rules, v.Expression)
+		}
+		if !slices.Equal(rules, render.RoleBindingPolicyRules()) || p.Spec.MatchConstraints == nil || !matches(p.Spec.MatchConstraints.NamespaceSelector) {
+			continue
+		}
+		enforced = true
+	}
+	if !enforced {
+		return false
+	}
+	for _, b := range a.snap.AdmissionPolicyBindings {
+		if b.Spec.PolicyName == render.RoleBindingPolicyName && denies(b) &&
+			(b.Spec.MatchResources == nil || matches(b.Spec.MatchResources.NamespaceSelector)) {
 			return true
 		}
 	}

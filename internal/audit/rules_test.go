@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -1105,11 +1106,13 @@ func TestReadManifestTenantSpec(t *testing.T) {
 	if !strings.HasPrefix(snap.Origins["RoleBinding vision/auditor"], filepath.Join(rulesDir, "tenant-spec", "mixed.yaml")+":") {
 		t.Errorf("the hand-written RoleBinding's origin is %q, want mixed.yaml", snap.Origins["RoleBinding vision/auditor"])
 	}
-	if !slices.Contains(snap.AdmissionPolicyBindings, "bulkhead-tenant-rolebindings") {
+	if !slices.ContainsFunc(snap.AdmissionPolicyBindings, func(b admissionregistrationv1.ValidatingAdmissionPolicyBinding) bool {
+		return b.Spec.PolicyName == "bulkhead-tenant-rolebindings"
+	}) {
 		t.Errorf("admission policy bindings = %v, want bulkhead's", snap.AdmissionPolicyBindings)
 	}
-	if ignored["ValidatingAdmissionPolicy"] != 1 {
-		t.Errorf("ignored = %v, want bulkhead's ValidatingAdmissionPolicy counted", ignored)
+	if len(snap.AdmissionPolicies) != 1 || snap.AdmissionPolicies[0].Name != "bulkhead-tenant-rolebindings" || ignored["ValidatingAdmissionPolicy"] != 0 {
+		t.Errorf("admission policies = %v (ignored %v), want bulkhead's read", snap.AdmissionPolicies, ignored)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -24,10 +25,11 @@ type Snapshot struct {
 	// and unbounded GPUs).
 	NetworkPolicies []networkingv1.NetworkPolicy
 	ResourceQuotas  []corev1.ResourceQuota
-	// AdmissionPolicyBindings are the policies of the
-	// ValidatingAdmissionPolicyBindings that deny (not only warn); bulkhead's
+	// AdmissionPolicies and AdmissionPolicyBindings are the
+	// ValidatingAdmissionPolicies and their bindings; bulkhead's
 	// bulkhead-tenant-rolebindings limits what tenant admins can bind.
-	AdmissionPolicyBindings []string
+	AdmissionPolicies       []admissionregistrationv1.ValidatingAdmissionPolicy
+	AdmissionPolicyBindings []admissionregistrationv1.ValidatingAdmissionPolicyBinding
 
 	// Source says where the snapshot came from, for the report.
 	Source string

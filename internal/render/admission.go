@@ -70,3 +70,7 @@ func admissionPolicy() []Object {
 			WithValidationActions(admissionregistrationv1.Deny))
 	return []Object{policy, binding}
 }
+
+// RoleBindingPolicyRules are the CEL validations of the admission policy:
+// what an auditor compares a cluster's policy with before trusting it.
+func RoleBindingPolicyRules() []string { return []string{roleRule, subjectRule} }
