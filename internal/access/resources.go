@@ -231,25 +231,30 @@ func isVersion(s string) bool {
 // "system:serviceaccount:NS:NAME", "serviceaccount:NS/NAME", "user:NAME" or
 // "group:NAME", and returns the identity a real request of it carries.
 func ParseSubject(arg string) (Subject, UserInfo, error) {
+	s, ok := parseSubject(arg)
+	if !ok {
+		return Subject{}, UserInfo{}, fmt.Errorf("subject %q: write system:serviceaccount:NAMESPACE:NAME, serviceaccount:NAMESPACE/NAME, user:NAME or group:NAME", arg)
+	}
+	return s, s.RequestUser(), nil
+}
+
+func parseSubject(arg string) (Subject, bool) {
 	kind, rest, ok := strings.Cut(arg, ":")
 	switch {
 	case strings.HasPrefix(arg, saUserPrefix):
 		ns, name, ok := strings.Cut(strings.TrimPrefix(arg, saUserPrefix), ":")
-		if ok && ns != "" && name != "" {
-			return Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}, ServiceAccountUser(ns, name), nil
-		}
+		return Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}, ok && ns != "" && name != ""
 	case ok && strings.EqualFold(kind, "serviceaccount"):
-		if ns, name, ok := strings.Cut(rest, "/"); ok && ns != "" && name != "" {
-			return Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}, ServiceAccountUser(ns, name), nil
-		}
+		ns, name, ok := strings.Cut(rest, "/")
+		return Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}, ok && ns != "" && name != ""
 	case ok && strings.EqualFold(kind, "user") && strings.HasPrefix(rest, saUserPrefix):
-		return ParseSubject(rest) // a ServiceAccount's user name carries its groups
-	case ok && strings.EqualFold(kind, "user") && rest != "":
-		return Subject{Kind: rbacv1.UserKind, Name: rest}, User(rest), nil
-	case ok && strings.EqualFold(kind, "group") && rest != "":
-		return Subject{Kind: rbacv1.GroupKind, Name: rest}, UserInfo{Groups: []string{rest, allAuthenticated}}, nil
+		return parseSubject(rest) // a ServiceAccount's user name carries its groups
+	case ok && strings.EqualFold(kind, "user"):
+		return Subject{Kind: rbacv1.UserKind, Name: rest}, rest != ""
+	case ok && strings.EqualFold(kind, "group"):
+		return Subject{Kind: rbacv1.GroupKind, Name: rest}, rest != ""
 	}
-	return Subject{}, UserInfo{}, fmt.Errorf("subject %q: write system:serviceaccount:NAMESPACE:NAME, serviceaccount:NAMESPACE/NAME, user:NAME or group:NAME", arg)
+	return Subject{}, false
 }
 
 // Namespaced reports whether the engine's resource list has the resource

@@ -57,6 +57,21 @@ func (s Subject) Identity() UserInfo {
 	}
 }
 
+// RequestUser is the identity a real request of s carries: a ServiceAccount
+// token's user and groups, an authenticated user's, or a group member's
+// (with no user name, as a SubjectAccessReview may ask). Compare Identity,
+// the smallest identity, without the groups every request has.
+func (s Subject) RequestUser() UserInfo {
+	switch s.Kind {
+	case rbacv1.ServiceAccountKind:
+		return ServiceAccountUser(s.Namespace, s.Name)
+	case rbacv1.GroupKind:
+		return UserInfo{Groups: []string{s.Name, allAuthenticated}}
+	default:
+		return User(s.Name)
+	}
+}
+
 // BindingRef names a RoleBinding or ClusterRoleBinding and what it binds.
 type BindingRef struct {
 	Kind      string // "RoleBinding" or "ClusterRoleBinding"

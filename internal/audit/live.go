@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 
@@ -42,7 +41,7 @@ func Live(ctx context.Context, sar authorizationv1client.SubjectAccessReviewsGet
 		s := subjects[rng.IntN(len(subjects))]
 		attrs := liveRequests[rng.IntN(len(liveRequests))]
 		attrs.Namespace = tenants[rng.IntN(len(tenants))].Namespace
-		user := identityOf(s)
+		user := s.RequestUser()
 		want := a.eng.Allowed(user, attrs)
 		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 			User: user.Name, Groups: user.Groups,
@@ -72,16 +71,3 @@ func Live(ctx context.Context, sar authorizationv1client.SubjectAccessReviewsGet
 
 // maxLiveCases bounds the wider cases kept in a report.
 const maxLiveCases = 20
-
-// identityOf is what a real request of s carries: a ServiceAccount token's
-// groups, or an authenticated user's.
-func identityOf(s access.Subject) access.UserInfo {
-	switch s.Kind {
-	case rbacv1.ServiceAccountKind:
-		return access.ServiceAccountUser(s.Namespace, s.Name)
-	case rbacv1.GroupKind:
-		return access.UserInfo{Groups: []string{s.Name, "system:authenticated"}}
-	default:
-		return access.User(s.Name)
-	}
-}
