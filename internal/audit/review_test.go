@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"bytes"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -134,4 +136,32 @@ spec:
 	expect("rolebinding-write").sev(High).of("vision", "User lead").find(t, audit(func(s *Snapshot) {
 		s.AdmissionPolicies = nil
 	}))
+}
+
+// The report does not depend on how many workers ran the rules (only the
+// count of questions asked does).
+func TestReportIndependentOfCores(t *testing.T) {
+	snap := SyntheticCluster(300, 0.2, 3)
+	tenants, err := Tenants(snap, TenantOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outs []string
+	for _, procs := range []int{1, 3} {
+		prev := runtime.GOMAXPROCS(procs)
+		r, err := Run(snap, tenants)
+		runtime.GOMAXPROCS(prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Summary.Questions = 0
+		var b bytes.Buffer
+		if err := WriteJSON(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, b.String())
+	}
+	if outs[0] != outs[1] {
+		t.Errorf("reports with 1 and 3 workers differ")
+	}
 }
