@@ -11,7 +11,14 @@ func runFiles(t *testing.T, paths ...string) *Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenants, err := Tenants(snap, TenantOptions{})
+	return mustAudit(t, snap, TenantOptions{})
+}
+
+// mustAudit picks the tenants of snap and audits it, failing the test on
+// any error.
+func mustAudit(t *testing.T, snap *Snapshot, opts TenantOptions) *Report {
+	t.Helper()
+	tenants, err := Tenants(snap, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

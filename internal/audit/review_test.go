@@ -16,15 +16,7 @@ func auditYAML(t *testing.T, docs ...string) *Report {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenants, err := Tenants(snap, TenantOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := Run(snap, tenants)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return mustAudit(t, snap, TenantOptions{})
 }
 
 func managedNS(name, users string) string {
@@ -122,12 +114,7 @@ spec:
 			t.Fatal(err)
 		}
 		change(snap)
-		tenants, _ := Tenants(snap, TenantOptions{})
-		r, err := Run(snap, tenants)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
+		return mustAudit(t, snap, TenantOptions{})
 	}
 	expect("rolebinding-write").sev(Low).of("vision", "User lead").find(t, audit(func(*Snapshot) {}))
 	expect("rolebinding-write").sev(High).of("vision", "User lead").find(t, audit(func(s *Snapshot) {

@@ -33,15 +33,7 @@ func rtAudit(t *testing.T, dir string, opts TenantOptions) *Report {
 	if err != nil {
 		t.Fatalf("reading %s: %v", dir, err)
 	}
-	tenants, err := Tenants(snap, opts)
-	if err != nil {
-		t.Fatalf("tenants of %s: %v", dir, err)
-	}
-	r, err := Run(snap, tenants)
-	if err != nil {
-		t.Fatalf("auditing %s: %v", dir, err)
-	}
-	return r
+	return mustAudit(t, snap, opts)
 }
 
 func tenantNamed(names ...string) TenantOptions { return TenantOptions{Names: names} }
