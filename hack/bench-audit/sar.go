@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -211,7 +210,7 @@ func parallel(n, workers int, f func(int) error) error {
 					return
 				}
 				if err := f(i); err != nil {
-					once.Do(func() { first = fmt.Errorf("%w", err) })
+					once.Do(func() { first = err })
 					return
 				}
 			}

@@ -267,7 +267,7 @@ func (a *auditor) sharedMembers() {
 		}
 		a.add(Finding{
 			Rule: "shared-member", Pattern: 1, Severity: Low, Tenant: names[0], Subject: s.String(),
-			Message: fmt.Sprintf("%s is a member of %d tenants (%s): it can carry data between them.", s, len(ts), abbreviate(names, 5)),
+			Message: fmt.Sprintf("%s is a member of %d tenants (%s): it can carry data between them.", s, len(ts), Abbreviate(names, 5)),
 			Fix:     "Nothing, if the person works in all of them; otherwise remove the extra RoleBindings.",
 		})
 	}

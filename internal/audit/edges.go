@@ -105,7 +105,7 @@ func (a *auditor) edgesOf(s access.Subject) []edge {
 			var via []access.BindingRef
 			for _, r := range secretReads {
 				r.Name, r.Namespace = sec.Name, ns
-				via = appendNew(via, a.allows(grants, noMemo, r)...)
+				via = appendUnique(via, a.allows(grants, noMemo, r)...)
 			}
 			if len(via) > 0 {
 				out = append(out, edge{to: saSubject(ns, owner), pattern: 6, secret: sec.Name, via: via})

@@ -161,21 +161,9 @@ func severityClass(s Severity) string {
 	return s.String()
 }
 
-func levelRank(l Level) int {
-	switch l {
-	case LevelRead:
-		return 1
-	case LevelWrite:
-		return 2
-	case LevelAdmin:
-		return 3
-	}
-	return 0
-}
-
 // levelClass keeps CSS classes to a known set whatever the input says.
 func levelClass(l Level) string {
-	if levelRank(l) == 0 {
+	if l.rank() == 0 {
 		return "unknown"
 	}
 	return string(l)
@@ -371,7 +359,7 @@ func oneIf(b bool) int {
 
 // mergeCells keeps the stronger level when a report repeats a cell.
 func mergeCells(a, b Cell) Cell {
-	if levelRank(b.Level) > levelRank(a.Level) {
+	if b.Level.rank() > a.Level.rank() {
 		a.Level, a.Via = b.Level, b.Via
 	}
 	a.Cross = a.Cross || b.Cross

@@ -10,8 +10,6 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/access"
 )
 
-var levelOrder = map[Level]int{LevelRead: 1, LevelWrite: 2, LevelAdmin: 3}
-
 // cell records that tenant reaches namespace ("*" for every namespace)
 // through grant g, which cur holds and member reached.
 func (a *auditor) cell(tenant, ns string, g access.Grant, member, cur access.Subject, cross bool) {
@@ -22,7 +20,7 @@ func (a *auditor) cell(tenant, ns string, g access.Grant, member, cur access.Sub
 		c = &Cell{Tenant: tenant, Namespace: ns}
 		a.cells[k] = c
 	}
-	if levelOrder[lvl] <= levelOrder[c.Level] && (c.Cross || !cross) {
+	if lvl.rank() <= c.Level.rank() && (c.Cross || !cross) {
 		return
 	}
 	c.Level = maxLevel(c.Level, lvl)
@@ -35,7 +33,7 @@ func (a *auditor) cell(tenant, ns string, g access.Grant, member, cur access.Sub
 }
 
 func maxLevel(x, y Level) Level {
-	if levelOrder[y] > levelOrder[x] {
+	if y.rank() > x.rank() {
 		return y
 	}
 	return x

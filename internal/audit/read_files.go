@@ -41,7 +41,7 @@ func ReadFiles(paths []string, stdin io.Reader) (*Snapshot, Ignored, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	snap.Source = "files: " + abbreviate(paths, 5)
+	snap.Source = "files: " + Abbreviate(paths, 5)
 	return snap, ignored, nil
 }
 
@@ -382,7 +382,7 @@ func (p *parser) tenants(files []spec.File) {
 		p.fail("", 0, "", "rendering the tenant specs: %v", err)
 		return
 	}
-	name := "rendered from " + abbreviate(tenantNames(in.Tenants), 3)
+	name := "rendered from " + Abbreviate(tenantNames(in.Tenants), 3)
 	before := len(p.errs)
 	p.file(spec.File{Name: name, Data: data})
 	if len(p.errs) > before {

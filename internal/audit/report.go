@@ -127,6 +127,19 @@ const (
 	LevelAdmin Level = "admin" // change RBAC, or every verb on every resource
 )
 
+// rank orders levels, weakest first; 0 for anything else.
+func (l Level) rank() int {
+	switch l {
+	case LevelRead:
+		return 1
+	case LevelWrite:
+		return 2
+	case LevelAdmin:
+		return 3
+	}
+	return 0
+}
+
 // Cell is one non-empty cell of the access matrix.
 type Cell struct {
 	Tenant    string `json:"tenant"`

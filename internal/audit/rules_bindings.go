@@ -182,12 +182,8 @@ func (a *auditor) missingSubjects(ref access.BindingRef, subjects []rbacv1.Subje
 }
 
 func (a *auditor) namespaceKnown(ns string) bool {
-	for _, n := range a.snap.Namespaces {
-		if n.Name == ns {
-			return true
-		}
-	}
-	return len(a.saNames[ns]) > 0
+	_, object := a.nsLabels[ns]
+	return object || len(a.saNames[ns]) > 0
 }
 
 // broadSubjects reports bindings to groups that span tenants (pattern 2).

@@ -71,7 +71,7 @@ func subjectList(subjects []rbacv1.Subject, ns string) string {
 	if len(out) == 0 {
 		return "no subjects"
 	}
-	return abbreviate(out, 3)
+	return Abbreviate(out, 3)
 }
 
 func nsFlag(ns string) string {

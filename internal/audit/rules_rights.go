@@ -197,7 +197,7 @@ func (a *auditor) namedNamespaceWrites(home Tenant, s access.Subject) {
 			r.Name, r.Namespace = tenant.Namespace, ""
 			for _, g := range cluster {
 				if g.Namespace == "" && a.eng.RuleSetAllows(g.RuleSet, r) {
-					via = appendNew(via, g.Binding)
+					via = appendUnique(via, g.Binding)
 				}
 			}
 		}
@@ -243,7 +243,7 @@ func (a *auditor) check(memo int32, c *check, grants []access.Grant, ns string) 
 		if c.all && len(got) == 0 {
 			return nil
 		}
-		via = appendNew(via, got...)
+		via = appendUnique(via, got...)
 	}
 	return via
 }
@@ -269,48 +269,67 @@ func (a *auditor) checkFinding(c *check, t Tenant, s access.Subject, ns string, 
 	})
 }
 
-// policyLimits reports whether bulkhead's admission policy, as render
-// writes it (same validations, failing closed), applies to namespace ns
-// through a binding that denies: only then is a tenant admin's right to
-// write RoleBindings contained.
+// policyLimits reports whether bulkhead's admission policy contains a
+// tenant admin's right to write RoleBindings in namespace ns (see
+// policyGuards).
 func (a *auditor) policyLimits(ns string) bool {
-	var nsLabels labels.Set
-	for _, n := range a.snap.Namespaces {
-		if n.Name == ns {
-			nsLabels = n.Labels
-		}
-	}
-	matches := func(sel *metav1.LabelSelector) bool {
-		if sel == nil {
+	set := labels.Set(a.nsLabels[ns])
+	for _, g := range a.policyGuards {
+		if g.policy.Matches(set) && g.binding.Matches(set) {
 			return true
 		}
-		s, err := metav1.LabelSelectorAsSelector(sel)
-		return err == nil && s.Matches(nsLabels)
 	}
-	enforced := false
-	for _, p := range a.snap.AdmissionPolicies {
-		if p.Name != render.RoleBindingPolicyName || (p.Spec.FailurePolicy != nil && *p.Spec.FailurePolicy != admissionregistrationv1.Fail) {
+	return false
+}
+
+// policyGuard is one way bulkhead's admission policy applies: the policy's
+// namespace selector and that of a binding that denies.
+type policyGuard struct{ policy, binding labels.Selector }
+
+// policyGuards finds bulkhead's admission policy as render writes it (same
+// validations, failing closed) and the bindings that enforce it (Deny);
+// anything else does not count as a guard.
+func policyGuards(snap *Snapshot) []policyGuard {
+	selector := func(sel *metav1.LabelSelector) (labels.Selector, bool) {
+		if sel == nil {
+			return labels.Everything(), true
+		}
+		s, err := metav1.LabelSelectorAsSelector(sel)
+		return s, err == nil
+	}
+	var policies, bindings []labels.Selector
+	for _, p := range snap.AdmissionPolicies {
+		if p.Name != render.RoleBindingPolicyName || p.Spec.MatchConstraints == nil ||
+			(p.Spec.FailurePolicy != nil && *p.Spec.FailurePolicy != admissionregistrationv1.Fail) {
 			continue
 		}
 		var rules []string
 		for _, v := range p.Spec.Validations {
 			rules = append(rules, v.Expression)
 		}
-		if !slices.Equal(rules, render.RoleBindingPolicyRules()) || p.Spec.MatchConstraints == nil || !matches(p.Spec.MatchConstraints.NamespaceSelector) {
+		if sel, ok := selector(p.Spec.MatchConstraints.NamespaceSelector); ok && slices.Equal(rules, render.RoleBindingPolicyRules()) {
+			policies = append(policies, sel)
+		}
+	}
+	for _, b := range snap.AdmissionPolicyBindings {
+		if b.Spec.PolicyName != render.RoleBindingPolicyName || !denies(b) {
 			continue
 		}
-		enforced = true
-	}
-	if !enforced {
-		return false
-	}
-	for _, b := range a.snap.AdmissionPolicyBindings {
-		if b.Spec.PolicyName == render.RoleBindingPolicyName && denies(b) &&
-			(b.Spec.MatchResources == nil || matches(b.Spec.MatchResources.NamespaceSelector)) {
-			return true
+		var sel *metav1.LabelSelector
+		if b.Spec.MatchResources != nil {
+			sel = b.Spec.MatchResources.NamespaceSelector
+		}
+		if s, ok := selector(sel); ok {
+			bindings = append(bindings, s)
 		}
 	}
-	return false
+	var out []policyGuard
+	for _, p := range policies {
+		for _, b := range bindings {
+			out = append(out, policyGuard{p, b})
+		}
+	}
+	return out
 }
 
 // wildcards reports '*' in the rules a tenant subject holds (pattern 4).
@@ -319,16 +338,16 @@ func (a *auditor) wildcards(t Tenant, s access.Subject, grants []access.Grant) {
 		var found []string
 		for _, r := range g.Rules {
 			if slices.Contains(r.Verbs, "*") {
-				found = append(found, "verbs '*'")
+				found = appendUnique(found, "verbs '*'")
 			}
 			if slices.Contains(r.Resources, "*") {
-				found = append(found, "resources '*'")
+				found = appendUnique(found, "resources '*'")
 			}
 			if slices.Contains(r.APIGroups, "*") {
-				found = append(found, "apiGroups '*'")
+				found = appendUnique(found, "apiGroups '*'")
 			}
-			if hasPrefix(r.Resources, "*/") {
-				found = append(found, "resources '*/…'")
+			if slices.ContainsFunc(r.Resources, func(res string) bool { return strings.HasPrefix(res, "*/") }) {
+				found = appendUnique(found, "resources '*/…'")
 			}
 		}
 		if len(found) == 0 {
@@ -338,42 +357,17 @@ func (a *auditor) wildcards(t Tenant, s access.Subject, grants []access.Grant) {
 			Rule: "wildcard", Pattern: 4, Severity: Medium, Tenant: cmp.Or(a.tenantName(g.Namespace), t.Name), Subject: s.String(), Namespace: g.Namespace,
 			Objects: []string{g.Binding.String()},
 			Message: fmt.Sprintf("%s holds %s through %s: it also covers every resource, verb or group added later "+
-				"(CRDs, new subresources), not just what exists today.", s, strings.Join(dedupe(found), ", "), g.Binding),
+				"(CRDs, new subresources), not just what exists today.", s, strings.Join(found, ", "), g.Binding),
 			Fix: fmt.Sprintf("%s %s: list the verbs, API groups and resources the tenant needs instead of '*'.", g.Binding.RoleRef.Kind, g.Binding.RoleRef.Name),
 		})
 	}
 }
 
-func hasPrefix(list []string, p string) bool {
-	for _, x := range list {
-		if strings.HasPrefix(x, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func dedupe(list []string) []string {
-	var out []string
-	for _, s := range list {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func appendNew(list []access.BindingRef, refs ...access.BindingRef) []access.BindingRef {
-	for _, r := range refs {
-		dup := false
-		for _, x := range list {
-			if x == r {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			list = append(list, r)
+// appendUnique appends the items list does not hold yet, keeping order.
+func appendUnique[T comparable](list []T, items ...T) []T {
+	for _, x := range items {
+		if !slices.Contains(list, x) {
+			list = append(list, x)
 		}
 	}
 	return list
@@ -404,14 +398,7 @@ func roleNames(refs []access.BindingRef) string {
 		if r.RoleRef.Kind == "Role" {
 			role = "Role " + r.Namespace + "/" + r.RoleRef.Name
 		}
-		out = appendString(out, role)
+		out = appendUnique(out, role)
 	}
 	return strings.Join(out, ", ")
-}
-
-func appendString(list []string, s string) []string {
-	if slices.Contains(list, s) {
-		return list
-	}
-	return append(list, s)
 }

@@ -79,45 +79,52 @@ type auditor struct {
 	base    *baseline
 	tenants []Tenant
 
-	tenantOf    map[string]int // namespace -> index in tenants
-	saNames     map[string][]string
-	saKnown     map[access.Subject]bool
-	members     [][]access.Subject       // per tenant
-	guests      [][]access.Subject       // per tenant: outsiders a hand-made binding lets into a managed namespace
-	scopes      map[string]bool          // "group/resource" -> namespaced, for the resources the engine knows
-	memberOf    map[access.Subject][]int // tenants a subject is a member of
-	membership  map[membership]bool
-	grants      map[access.Subject][]access.Grant
-	memo        map[memoKey]bool
-	findings    []Finding
-	edges       map[access.Subject][]edge
-	subjectTo   map[access.Subject]*SubjectAccess
-	cells       map[cellKey]*Cell
-	questions   int             // (subject, request) pairs asked, for the SubjectAccessReview comparison
-	seen        map[string]bool // findings already added
-	coverMemo   map[string]bool
-	expanded    map[int32][]access.Coverage
-	levels      map[int32]Level
-	grantIndex  map[access.Subject]map[string][]access.Grant
-	texts       map[int32][]string
-	ruleLists   [][]string // for the report, numbered by matrix
-	secretsByNS map[string][]corev1.Secret
+	tenantOf     map[string]int // namespace -> index in tenants
+	saNames      map[string][]string
+	saKnown      map[access.Subject]bool
+	members      [][]access.Subject           // per tenant
+	guests       [][]access.Subject           // per tenant: outsiders a hand-made binding lets into a managed namespace
+	scopes       map[string]bool              // "group/resource" -> namespaced, for the resources the engine knows
+	nsLabels     map[string]map[string]string // the Namespace objects' labels; absent: no object
+	policyGuards []policyGuard
+	memberOf     map[access.Subject][]int // tenants a subject is a member of
+	membership   map[membership]bool
+	grants       map[access.Subject][]access.Grant
+	memo         map[memoKey]bool
+	findings     []Finding
+	edges        map[access.Subject][]edge
+	subjectTo    map[access.Subject]*SubjectAccess
+	cells        map[cellKey]*Cell
+	questions    int             // (subject, request) pairs asked, for the SubjectAccessReview comparison
+	seen         map[string]bool // findings already added
+	coverMemo    map[string]bool
+	expanded     map[int32][]access.Coverage
+	levels       map[int32]Level
+	grantIndex   map[access.Subject]map[string][]access.Grant
+	texts        map[int32][]string
+	ruleLists    [][]string // for the report, numbered by matrix
+	secretsByNS  map[string][]corev1.Secret
 }
 
 type cellKey struct{ tenant, namespace string }
 
 func newAuditor(snap *Snapshot, tenants []Tenant, base *baseline) *auditor {
 	a := &auditor{
-		snap:        snap,
-		base:        base,
-		tenants:     tenants,
-		tenantOf:    make(map[string]int, len(tenants)),
-		saNames:     map[string][]string{},
-		saKnown:     map[access.Subject]bool{},
-		memberOf:    make(map[access.Subject][]int, len(snap.ServiceAccounts)+len(snap.RoleBindings)),
-		membership:  make(map[membership]bool, len(snap.ServiceAccounts)+len(snap.RoleBindings)),
-		secretsByNS: map[string][]corev1.Secret{},
-		scopes:      map[string]bool{},
+		snap:         snap,
+		base:         base,
+		tenants:      tenants,
+		tenantOf:     make(map[string]int, len(tenants)),
+		saNames:      map[string][]string{},
+		saKnown:      map[access.Subject]bool{},
+		memberOf:     make(map[access.Subject][]int, len(snap.ServiceAccounts)+len(snap.RoleBindings)),
+		membership:   make(map[membership]bool, len(snap.ServiceAccounts)+len(snap.RoleBindings)),
+		secretsByNS:  map[string][]corev1.Secret{},
+		scopes:       map[string]bool{},
+		nsLabels:     make(map[string]map[string]string, len(snap.Namespaces)),
+		policyGuards: policyGuards(snap),
+	}
+	for _, ns := range snap.Namespaces {
+		a.nsLabels[ns.Name] = ns.Labels
 	}
 	a.initCaches()
 	for _, s := range snap.Secrets {
@@ -158,7 +165,7 @@ func (a *auditor) merge(w *auditor) {
 	}
 	for k, c := range w.cells {
 		have := a.cells[k]
-		if have == nil || levelOrder[c.Level] > levelOrder[have.Level] || (c.Level == have.Level && c.Cross && !have.Cross) ||
+		if have == nil || c.Level.rank() > have.Level.rank() || (c.Level == have.Level && c.Cross && !have.Cross) ||
 			(c.Level == have.Level && c.Cross == have.Cross && c.Via < have.Via) {
 			a.cells[k] = c
 		}
@@ -180,6 +187,7 @@ func (a *auditor) initCaches() {
 		snap: a.snap, eng: a.eng, base: a.base, tenants: a.tenants,
 		tenantOf: a.tenantOf, saNames: a.saNames, saKnown: a.saKnown, members: a.members, guests: a.guests,
 		memberOf: a.memberOf, membership: a.membership, secretsByNS: a.secretsByNS, scopes: a.scopes,
+		nsLabels: a.nsLabels, policyGuards: a.policyGuards,
 		grants:     map[access.Subject][]access.Grant{},
 		memo:       map[memoKey]bool{},
 		edges:      map[access.Subject][]edge{},

@@ -89,7 +89,7 @@ func Tenants(snap *Snapshot, opts TenantOptions) ([]Tenant, error) {
 			}
 			picked[n] = true
 			if !known[n] {
-				return nil, fmt.Errorf("--tenants: namespace %q is not in the snapshot; the namespaces are: %s", n, abbreviate(all, 10))
+				return nil, fmt.Errorf("--tenants: namespace %q is not in the snapshot; the namespaces are: %s", n, Abbreviate(all, 10))
 			}
 			out = append(out, tenant(n))
 		}
@@ -155,7 +155,9 @@ func namespaceNames(snap *Snapshot) []string {
 	return out
 }
 
-func abbreviate(list []string, n int) string {
+// Abbreviate joins the first n items of list and counts the rest, for
+// messages: "a, b and 3 more".
+func Abbreviate(list []string, n int) string {
 	if len(list) <= n {
 		return strings.Join(list, ", ")
 	}

@@ -114,15 +114,8 @@ func (o *snapshotOptions) requireTenants(s Streams, tenants []audit.Tenant) erro
 	for i, t := range tenants {
 		names[i] = t.Namespace
 	}
-	fmt.Fprintf(s.ErrOut, "auditing %d tenants (%s): %s\n", len(tenants), how, abbreviate(names, 8))
+	fmt.Fprintf(s.ErrOut, "auditing %d tenants (%s): %s\n", len(tenants), how, audit.Abbreviate(names, 8))
 	return nil
-}
-
-func abbreviate(list []string, n int) string {
-	if len(list) <= n {
-		return strings.Join(list, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(list[:n], ", "), len(list)-n)
 }
 
 func joinOr(list []string) string {
