@@ -120,7 +120,7 @@ func (a *auditor) danglingRole(ref access.BindingRef, subjects []rbacv1.Subject)
 	a.add(Finding{
 		Rule: "dangling-role-ref", Pattern: 20, Severity: High, Tenant: a.tenantName(ref.Namespace),
 		Subject: subjectList(subjects, ref.Namespace), Namespace: ref.Namespace,
-		Objects: []string{a.origin(ref.Kind, ref.Namespace, ref.Name)}, Message: msg, Fix: fix,
+		Objects: []string{objectKey(ref.Kind, ref.Namespace, ref.Name)}, Message: msg, Fix: fix,
 	})
 }
 
@@ -135,7 +135,7 @@ func (a *auditor) strayRoles(bound map[nsName]bool, missing map[string][]access.
 		if refs := missing[r.Name]; len(refs) > 0 {
 			a.add(Finding{
 				Rule: "misplaced-role", Pattern: 20, Severity: High, Tenant: t, Namespace: r.Namespace,
-				Objects: []string{a.origin("Role", r.Namespace, r.Name), a.origin(refs[0].Kind, refs[0].Namespace, refs[0].Name)},
+				Objects: []string{objectKey("Role", r.Namespace, r.Name), objectKey(refs[0].Kind, refs[0].Namespace, refs[0].Name)},
 				Message: fmt.Sprintf("Role %s/%s is bound by nothing in %s, while %s expects a Role of that name in %s: it was most likely "+
 					"meant for %s. It grants nothing where it is, but a RoleBinding in %s that names it would hand out rights meant for another tenant (%s).",
 					r.Namespace, r.Name, r.Namespace, refs[0], refs[0].Namespace, refs[0].Namespace, r.Namespace, plural(len(r.Rules), "rule")),
@@ -149,7 +149,7 @@ func (a *auditor) strayRoles(bound map[nsName]bool, missing map[string][]access.
 		}
 		a.add(Finding{
 			Rule: "unused-role", Pattern: 20, Severity: Low, Tenant: t, Namespace: r.Namespace,
-			Objects: []string{a.origin("Role", r.Namespace, r.Name)},
+			Objects: []string{objectKey("Role", r.Namespace, r.Name)},
 			Message: fmt.Sprintf("Role %s/%s is bound by nothing in its namespace.", r.Namespace, r.Name),
 			Fix:     fmt.Sprintf("Delete it if it is left over (kubectl delete role %s -n %s).", r.Name, r.Namespace),
 		})
@@ -173,7 +173,7 @@ func (a *auditor) missingSubjects(ref access.BindingRef, subjects []rbacv1.Subje
 		}
 		a.add(Finding{
 			Rule: "missing-subject", Pattern: 20, Severity: Medium, Tenant: a.tenantName(ns), Subject: saSubject(ns, s.Name).String(),
-			Namespace: ref.Namespace, Objects: []string{a.origin(ref.Kind, ref.Namespace, ref.Name)},
+			Namespace: ref.Namespace, Objects: []string{objectKey(ref.Kind, ref.Namespace, ref.Name)},
 			Message: fmt.Sprintf("%s names ServiceAccount %s/%s, which does not exist: whoever creates a ServiceAccount of that name in %s "+
 				"inherits the grant.", ref, ns, s.Name, ns),
 			Fix: fmt.Sprintf("Remove the subject from %s, or create the ServiceAccount if it is meant to exist.", ref),
@@ -218,7 +218,7 @@ func (a *auditor) broadSubjects(ref access.BindingRef, subjects []rbacv1.Subject
 		}
 		a.add(Finding{
 			Rule: "broad-group", Pattern: 2, Severity: sev, Tenant: a.tenantName(ref.Namespace), Subject: s.Kind + " " + s.Name,
-			Namespace: ref.Namespace, Objects: []string{a.origin(ref.Kind, ref.Namespace, ref.Name)},
+			Namespace: ref.Namespace, Objects: []string{objectKey(ref.Kind, ref.Namespace, ref.Name)},
 			Message: fmt.Sprintf("%s gives %s %s in %s: it applies to every identity in that group at once, across tenants.",
 				ref, s.Name, ref.RoleRef.Kind+" "+ref.RoleRef.Name, scope),
 			Fix: fmt.Sprintf("Bind the specific users, groups or ServiceAccounts that need %s instead of %s.", ref.RoleRef.Name, s.Name),
@@ -257,7 +257,7 @@ func (a *auditor) operatorDeputy(ref access.BindingRef, subjects []rbacv1.Subjec
 		}
 		a.add(Finding{
 			Rule: "operator-deputy", Pattern: 16, Severity: Medium, Subject: saSubject(s.Namespace, s.Name).String(),
-			Objects: []string{a.origin(ref.Kind, "", ref.Name)},
+			Objects: []string{objectKey(ref.Kind, "", ref.Name)},
 			Message: fmt.Sprintf("ServiceAccount %s/%s can %s in every namespace through %s. If tenants can create the objects it "+
 				"reconciles, they can make it act for them (confused deputy); audit cannot see which objects those are.",
 				s.Namespace, s.Name, strings.Join(powers, ", "), ref),

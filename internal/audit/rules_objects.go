@@ -22,7 +22,7 @@ func (a *auditor) objectRules() {
 		}
 		a.add(Finding{
 			Rule: "no-pod-security", Pattern: 13, Severity: High, Tenant: a.tenants[t].Name, Namespace: ns.Name,
-			Objects: []string{a.origin("Namespace", "", ns.Name)},
+			Objects: []string{objectKey("Namespace", "", ns.Name)},
 			Message: fmt.Sprintf("Namespace %s has no Pod Security Admission enforce label at baseline or restricted: its pods may be privileged "+
 				"or mount the node's filesystem, and from the node read every other tenant's data and tokens.", ns.Name),
 			Fix: fmt.Sprintf("kubectl label namespace %s pod-security.kubernetes.io/enforce=restricted (or baseline); bulkhead apply sets it.", ns.Name),
@@ -41,22 +41,12 @@ func (a *auditor) objectRules() {
 		a.add(Finding{
 			Rule: "legacy-token", Pattern: 18, Severity: sev, Tenant: t, Namespace: s.Namespace,
 			Subject: tokenOwner(s),
-			Objects: []string{a.origin("Secret", s.Namespace, s.Name)},
+			Objects: []string{objectKey("Secret", s.Namespace, s.Name)},
 			Message: fmt.Sprintf("Secret %s/%s holds a ServiceAccount token that never expires and survives the person who used it.", s.Namespace, s.Name),
 			Fix: fmt.Sprintf("Issue expiring tokens instead (bulkhead kubeconfig, or kubectl create token) and delete the Secret "+
 				"(kubectl delete secret %s -n %s).", s.Name, s.Namespace),
 		})
 	}
-}
-
-// origin names an object for a finding, with its file:line when it came
-// from a manifest.
-func (a *auditor) origin(kind, namespace, name string) string {
-	key := objectKey(kind, namespace, name)
-	if o, ok := a.snap.Origins[key]; ok {
-		return key + " (" + o + ")"
-	}
-	return key
 }
 
 func subjectList(subjects []rbacv1.Subject, ns string) string {
@@ -110,7 +100,7 @@ func (a *auditor) guardrails() {
 		if !isolated[t.Namespace] || opened[t.Namespace] {
 			a.add(Finding{
 				Rule: "no-network-isolation", Severity: Medium, Tenant: t.Name, Namespace: t.Namespace,
-				Objects: []string{a.origin("Namespace", "", t.Namespace)},
+				Objects: []string{objectKey("Namespace", "", t.Namespace)},
 				Message: fmt.Sprintf("No NetworkPolicy %s isolates namespace %s: every pod of every tenant can connect to its pods "+
 					"(notebooks, dashboards, model servers).", in, t.Namespace),
 				Fix: "Add a NetworkPolicy with podSelector {} and policyTypes [Ingress] that admits only the namespace itself " +
@@ -120,7 +110,7 @@ func (a *auditor) guardrails() {
 		if !quota[t.Namespace] {
 			a.add(Finding{
 				Rule: "no-quota", Severity: Medium, Tenant: t.Name, Namespace: t.Namespace,
-				Objects: []string{a.origin("Namespace", "", t.Namespace)},
+				Objects: []string{objectKey("Namespace", "", t.Namespace)},
 				Message: fmt.Sprintf("No ResourceQuota %s caps namespace %s: one tenant can take every GPU of the cluster.", in, t.Namespace),
 				Fix:     "Add a ResourceQuota with requests.nvidia.com/gpu (and cpu, memory, pods); bulkhead apply renders one from the tenant's quota.",
 			})

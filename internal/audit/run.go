@@ -202,18 +202,18 @@ func (a *auditor) initCaches() {
 	}
 }
 
-// locate appends each object's file:line, when it came from a manifest:
+// locate returns objects with each one's file:line, when it came from a manifest:
 // "RoleBinding bob/x -> Role y" becomes "RoleBinding bob/x -> Role y (bob.yaml:12)".
-func (a *auditor) locate(objects []string) {
+func (a *auditor) locate(objects []string) []string {
+	out := make([]string, len(objects))
 	for i, o := range objects {
-		if strings.HasSuffix(o, ")") {
-			continue // located already
-		}
+		out[i] = o
 		key, _, _ := strings.Cut(o, " -> ")
 		if origin, ok := a.snap.Origins[key]; ok {
-			objects[i] = o + " (" + origin + ")"
+			out[i] = o + " (" + origin + ")"
 		}
 	}
+	return out
 }
 
 func (a *auditor) add(f Finding) {
@@ -269,7 +269,7 @@ func (a *auditor) report() *Report {
 	})
 	if len(a.snap.Origins) > 0 {
 		for i := range r.Findings {
-			a.locate(r.Findings[i].Objects)
+			r.Findings[i].Objects = a.locate(r.Findings[i].Objects)
 		}
 	}
 	worst := map[string]Severity{}
