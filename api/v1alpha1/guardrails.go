@@ -32,6 +32,15 @@ type Guardrails struct {
 	PodSecurity PodSecurityLevel `json:"podSecurity,omitempty"`
 	// Network isolates the namespace's pods.
 	Network *Network `json:"network,omitempty"`
+	// Credentials bound the tokens bulkhead issues for the tenant.
+	Credentials *Credentials `json:"credentials,omitempty"`
+}
+
+// Credentials bound the tokens `bulkhead kubeconfig` issues.
+type Credentials struct {
+	// MaxTokenTTL is the longest lifetime a token may be issued with,
+	// whatever the API server would allow. Default 168h (7 days).
+	MaxTokenTTL *metav1.Duration `json:"maxTokenTTL,omitempty"`
 }
 
 // Quota becomes the namespace's ResourceQuota. Unset fields take the

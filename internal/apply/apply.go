@@ -15,11 +15,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
 
 // FieldManager is the one field manager every bulkhead write uses.
-const FieldManager = render.FieldManager
+const FieldManager = v1alpha1.FieldManager
 
 // Action is what apply did (or, in a dry run, would do) to one object.
 type Action string
@@ -237,15 +238,15 @@ func (a *Applier) preflight(objs []render.Object, wants []any, existing map[stri
 		if !ok {
 			continue
 		}
-		tenant := labelOf(wants[i], render.TenantLabel)
+		tenant := labelOf(wants[i], v1alpha1.TenantLabel)
 		switch {
-		case cur.labels[render.ManagedByLabel] != render.ManagedByValue:
+		case cur.labels[v1alpha1.ManagedByLabel] != v1alpha1.ManagedByValue:
 			if !a.opts.Adopt {
 				conflicts = append(conflicts, fmt.Sprintf("%s exists and is not managed by bulkhead: rename the tenant or member, delete the object, or pass --adopt to take it over", Describe(o)))
 			}
-		case cur.labels[render.TenantLabel] != tenant:
+		case cur.labels[v1alpha1.TenantLabel] != tenant:
 			conflicts = append(conflicts, fmt.Sprintf("%s belongs to bulkhead tenant %q, not %q: give tenant %q another namespace or remove tenant %q first",
-				Describe(o), cur.labels[render.TenantLabel], tenant, tenant, cur.labels[render.TenantLabel]))
+				Describe(o), cur.labels[v1alpha1.TenantLabel], tenant, tenant, cur.labels[v1alpha1.TenantLabel]))
 		}
 	}
 	if len(conflicts) > 0 {

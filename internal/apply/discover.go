@@ -12,7 +12,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
-	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
 
 // Discover rebuilds the tenants bulkhead manages on a cluster from what apply
@@ -20,10 +19,10 @@ import (
 // made in them (their subjects are the members, their Role the access level).
 // With names, only those tenants are returned. Tenants come sorted by name.
 func Discover(ctx context.Context, c kubernetes.Interface, names ...string) ([]v1alpha1.Tenant, error) {
-	sel := render.ManagedByLabel + "=" + render.ManagedByValue
-	nsSel := sel + "," + StateLabel + "!=" + StateCordoned
+	sel := v1alpha1.ManagedByLabel + "=" + v1alpha1.ManagedByValue
+	nsSel := sel + "," + v1alpha1.StateLabel + "!=" + v1alpha1.StateCordoned
 	if len(names) > 0 {
-		nsSel += "," + render.TenantLabel + " in (" + strings.Join(names, ",") + ")"
+		nsSel += "," + v1alpha1.TenantLabel + " in (" + strings.Join(names, ",") + ")"
 	}
 	nss, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: nsSel})
 	if err != nil {
@@ -33,7 +32,7 @@ func Discover(ctx context.Context, c kubernetes.Interface, names ...string) ([]v
 	var order []string
 	for _, ns := range nss.Items {
 		t := &v1alpha1.Tenant{Spec: v1alpha1.TenantSpec{Namespace: ns.Name}}
-		t.Name = ns.Labels[render.TenantLabel]
+		t.Name = ns.Labels[v1alpha1.TenantLabel]
 		t.Spec.PodSecurity = v1alpha1.PodSecurityLevel(ns.Labels["pod-security.kubernetes.io/enforce"])
 		byNS[ns.Name] = t
 		order = append(order, ns.Name)
@@ -47,7 +46,7 @@ func Discover(ctx context.Context, c kubernetes.Interface, names ...string) ([]v
 		if t == nil {
 			continue
 		}
-		role := v1alpha1.RoleName(strings.TrimPrefix(rb.RoleRef.Name, "bulkhead-"))
+		role := v1alpha1.RoleOfObject(rb.RoleRef.Name)
 		for _, s := range rb.Subjects {
 			kind := v1alpha1.MemberKind(s.Kind)
 			if s.Kind == rbacv1.ServiceAccountKind && s.Namespace != rb.Namespace {
@@ -62,8 +61,8 @@ func Discover(ctx context.Context, c kubernetes.Interface, names ...string) ([]v
 	}
 	for _, q := range quotas.Items {
 		t := byNS[q.Namespace]
-		gpu := q.Annotations[render.GPUResourceAnnotation]
-		if t == nil || q.Name != render.GuardrailName || gpu == "" {
+		gpu := q.Annotations[v1alpha1.GPUResourceAnnotation]
+		if t == nil || q.Name != v1alpha1.GuardrailName || gpu == "" {
 			continue
 		}
 		if n, ok := q.Spec.Hard[corev1.ResourceName("requests."+gpu)]; ok {

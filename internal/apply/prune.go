@@ -13,16 +13,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/credentials"
 	"github.com/bulkhead-dev/bulkhead/internal/render"
-)
-
-// Labels and annotations of a cordoned namespace: its tenant left the spec,
-// its data stays.
-const (
-	StateLabel         = "bulkhead.dev/state"
-	StateCordoned      = "cordoned"
-	CordonedAnnotation = "bulkhead.dev/cordoned"
 )
 
 // ref names a live object for results; it satisfies render.Object.
@@ -59,7 +52,7 @@ func (a *Applier) Prune(ctx context.Context, desired []render.Object, o PruneOpt
 			keptNS[deref(d.GetName())] = true
 		}
 	}
-	sel := metav1.ListOptions{LabelSelector: render.ManagedByLabel + "=" + render.ManagedByValue}
+	sel := metav1.ListOptions{LabelSelector: v1alpha1.ManagedByLabel + "=" + v1alpha1.ManagedByValue}
 	var results []Result
 	record := func(r ref, action Action, err error) {
 		if a.opts.DryRun && err == nil {
@@ -174,7 +167,7 @@ func (a *Applier) Prune(ctx context.Context, desired []render.Object, o PruneOpt
 			del(r, func() error { return c.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}) })
 			continue
 		}
-		if ns.Labels[StateLabel] == StateCordoned {
+		if ns.Labels[v1alpha1.StateLabel] == v1alpha1.StateCordoned {
 			continue
 		}
 		if a.opts.DryRun {
@@ -201,8 +194,8 @@ func (a *Applier) Prune(ctx context.Context, desired []render.Object, o PruneOpt
 func (a *Applier) cordon(ctx context.Context, ns *corev1.Namespace, o PruneOptions) error {
 	c := a.client
 	zero := resource.MustParse("0")
-	quota := corev1ac.ResourceQuota(render.GuardrailName, ns.Name).
-		WithLabels(render.Labels(ns.Labels[render.TenantLabel])).
+	quota := corev1ac.ResourceQuota(v1alpha1.GuardrailName, ns.Name).
+		WithLabels(v1alpha1.OwnershipLabels(ns.Labels[v1alpha1.TenantLabel])).
 		WithSpec(corev1ac.ResourceQuotaSpec().WithHard(corev1.ResourceList{corev1.ResourcePods: zero}))
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 	if _, err := c.CoreV1().ResourceQuotas(ns.Name).Apply(ctx, quota, opts); err != nil {
@@ -216,8 +209,8 @@ func (a *Applier) cordon(ctx context.Context, ns *corev1.Namespace, o PruneOptio
 	if reason == "" {
 		reason = "tenant removed from the spec"
 	}
-	cur.WithLabels(map[string]string{StateLabel: StateCordoned}).
-		WithAnnotations(map[string]string{CordonedAnnotation: o.Now.UTC().Format(time.RFC3339) + " " + reason})
+	cur.WithLabels(map[string]string{v1alpha1.StateLabel: v1alpha1.StateCordoned}).
+		WithAnnotations(map[string]string{v1alpha1.CordonedAnnotation: o.Now.UTC().Format(time.RFC3339) + " " + reason})
 	if _, err := c.CoreV1().Namespaces().Apply(ctx, cur, opts); err != nil {
 		return fmt.Errorf("cordon namespace %s: %w", ns.Name, err)
 	}

@@ -7,8 +7,8 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/access"
-	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
 
 // membership is one (subject, tenant) pair of findMembers.
@@ -93,10 +93,10 @@ func (a *auditor) findMembers() {
 		if !ok {
 			continue
 		}
-		for _, u := range splitLines(ns.Annotations[render.UsersAnnotation]) {
+		for _, u := range splitLines(ns.Annotations[v1alpha1.UsersAnnotation]) {
 			add(t, access.Subject{Kind: rbacv1.UserKind, Name: u})
 		}
-		for _, g := range splitLines(ns.Annotations[render.GroupsAnnotation]) {
+		for _, g := range splitLines(ns.Annotations[v1alpha1.GroupsAnnotation]) {
 			add(t, access.Subject{Kind: rbacv1.GroupKind, Name: g})
 		}
 	}
@@ -135,7 +135,7 @@ func compareSubjects(x, y access.Subject) int {
 // namespace annotations list); a binding added by hand names outsiders,
 // judged as such. Elsewhere every binding in the namespace counts.
 func (a *auditor) memberBinding(t int, labels map[string]string) bool {
-	return !a.tenants[t].Managed || labels[render.ManagedByLabel] == render.ManagedByValue
+	return !a.tenants[t].Managed || labels[v1alpha1.ManagedByLabel] == v1alpha1.ManagedByValue
 }
 
 // subjectGrants lists what applies to s through bindings that name it, or

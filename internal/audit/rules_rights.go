@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/access"
 	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
@@ -260,7 +261,7 @@ func (a *auditor) checkFinding(c *check, t Tenant, s access.Subject, ns string, 
 	msg := fmt.Sprintf("%s can %s %s: %s.", s, c.what, where, c.why)
 	if c.id == "rolebinding-write" && t.Managed && a.policyLimits(t.Namespace) {
 		sev = Low
-		msg += fmt.Sprintf(" Admission policy %s limits it to the tenant's own members and Roles.", render.RoleBindingPolicyName)
+		msg += fmt.Sprintf(" Admission policy %s limits it to the tenant's own members and Roles.", v1alpha1.RoleBindingPolicyName)
 	}
 	a.add(Finding{
 		Rule: c.id, Pattern: c.pattern, Severity: sev, Tenant: t.Name, Subject: s.String(), Namespace: ns,
@@ -299,7 +300,7 @@ func policyGuards(snap *Snapshot) []policyGuard {
 	}
 	var policies, bindings []labels.Selector
 	for _, p := range snap.AdmissionPolicies {
-		if p.Name != render.RoleBindingPolicyName || p.Spec.MatchConstraints == nil ||
+		if p.Name != v1alpha1.RoleBindingPolicyName || p.Spec.MatchConstraints == nil ||
 			(p.Spec.FailurePolicy != nil && *p.Spec.FailurePolicy != admissionregistrationv1.Fail) {
 			continue
 		}
@@ -312,7 +313,7 @@ func policyGuards(snap *Snapshot) []policyGuard {
 		}
 	}
 	for _, b := range snap.AdmissionPolicyBindings {
-		if b.Spec.PolicyName != render.RoleBindingPolicyName || !denies(b) {
+		if b.Spec.PolicyName != v1alpha1.RoleBindingPolicyName || !denies(b) {
 			continue
 		}
 		var sel *metav1.LabelSelector

@@ -10,8 +10,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/access"
-	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
 
 // Snapshot is what an audit reads: the RBAC objects the engine needs, plus
@@ -66,12 +66,12 @@ func Tenants(snap *Snapshot, opts TenantOptions) ([]Tenant, error) {
 	all := namespaceNames(snap)
 	managed := func(ns string) bool {
 		l := nsLabels[ns]
-		return l[render.ManagedByLabel] == render.ManagedByValue && l[render.TenantLabel] != ""
+		return l[v1alpha1.ManagedByLabel] == v1alpha1.ManagedByValue && l[v1alpha1.TenantLabel] != ""
 	}
 	tenant := func(ns string) Tenant {
 		t := Tenant{Name: ns, Namespace: ns, Managed: managed(ns)}
 		if t.Managed {
-			t.Name = nsLabels[ns][render.TenantLabel]
+			t.Name = nsLabels[ns][v1alpha1.TenantLabel]
 		}
 		return t
 	}

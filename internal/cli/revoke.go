@@ -8,7 +8,6 @@ import (
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/apply"
 	"github.com/bulkhead-dev/bulkhead/internal/credentials"
-	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
 
 func newRevokeCmd(s Streams, f *factory) *cobra.Command {
@@ -54,7 +53,7 @@ used in the last 10 seconds for up to 10 more seconds (its authentication cache)
 				return invalid("tenant %s has no ServiceAccount member %q", t.Name, member)
 			}
 			for _, sa := range targets {
-				r, err := credentials.Revoke(ctx, client.CoreV1(), t.Spec.Namespace, sa, render.Labels(t.Name), true)
+				r, err := credentials.Revoke(ctx, client.CoreV1(), t.Spec.Namespace, sa, v1alpha1.OwnershipLabels(t.Name), true)
 				if err != nil {
 					return err
 				}

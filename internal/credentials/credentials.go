@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,8 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-
-	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
 
 // MinTTL is the shortest lifetime the TokenRequest API accepts.
@@ -66,10 +65,10 @@ func Legacy(ctx context.Context, c interface {
 	}
 	name := LegacySecretName(sa)
 	secret := corev1ac.Secret(name, ns).
-		WithLabels(render.Labels(tenant)).
+		WithLabels(v1alpha1.OwnershipLabels(tenant)).
 		WithAnnotations(map[string]string{corev1.ServiceAccountNameKey: sa}).
 		WithType(corev1.SecretTypeServiceAccountToken)
-	if _, err := c.Secrets(ns).Apply(ctx, secret, metav1.ApplyOptions{FieldManager: render.FieldManager, Force: true}); err != nil {
+	if _, err := c.Secrets(ns).Apply(ctx, secret, metav1.ApplyOptions{FieldManager: v1alpha1.FieldManager, Force: true}); err != nil {
 		return Token{}, fmt.Errorf("create token secret %s in %s: %w", name, ns, err)
 	}
 	var token []byte

@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-
-	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
 
 // Revoked says what a revocation removed.
@@ -65,7 +64,7 @@ func Revoke(ctx context.Context, c Client, ns, sa string, labels map[string]stri
 		return out, nil
 	}
 	_, err = c.ServiceAccounts(ns).Apply(ctx, corev1ac.ServiceAccount(sa, ns).WithLabels(labels),
-		metav1.ApplyOptions{FieldManager: render.FieldManager, Force: true})
+		metav1.ApplyOptions{FieldManager: v1alpha1.FieldManager, Force: true})
 	if err != nil {
 		return out, fmt.Errorf("recreate serviceaccount %s in %s: %w", sa, ns, err)
 	}

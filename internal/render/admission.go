@@ -5,11 +5,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	admissionregistrationv1ac "k8s.io/client-go/applyconfigurations/admissionregistration/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
-)
 
-// RoleBindingPolicyName names the ValidatingAdmissionPolicy (and its binding)
-// that limits what tenant admins may bind.
-const RoleBindingPolicyName = "bulkhead-tenant-rolebindings"
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
+)
 
 // The policy runs inside the API server (CEL), so no webhook sits in the data
 // path. It applies to RoleBindings in bulkhead namespaces written by anyone but
@@ -22,8 +20,8 @@ const (
 		`!request.userInfo.username.startsWith('system:serviceaccount:kube-system:') && ` +
 		`request.userInfo.username != 'system:kube-controller-manager'`
 	annotationsVar = `has(namespaceObject.metadata.annotations) ? namespaceObject.metadata.annotations : {}`
-	usersVar       = `'` + UsersAnnotation + `' in variables.annotations ? variables.annotations['` + UsersAnnotation + `'].split('\n') : []`
-	groupsVar      = `'` + GroupsAnnotation + `' in variables.annotations ? variables.annotations['` + GroupsAnnotation + `'].split('\n') : []`
+	usersVar       = `'` + v1alpha1.UsersAnnotation + `' in variables.annotations ? variables.annotations['` + v1alpha1.UsersAnnotation + `'].split('\n') : []`
+	groupsVar      = `'` + v1alpha1.GroupsAnnotation + `' in variables.annotations ? variables.annotations['` + v1alpha1.GroupsAnnotation + `'].split('\n') : []`
 	roleRule       = `object.roleRef.kind == 'Role' && object.roleRef.name in ['bulkhead-admin', 'bulkhead-edit', 'bulkhead-view']`
 	roleMessage    = `'tenant admins may bind only the tenant\'s Roles bulkhead-admin, bulkhead-edit and bulkhead-view, not ' + object.roleRef.kind + ' ' + object.roleRef.name`
 	subjectRule    = `!has(object.subjects) || object.subjects.all(s, ` +
@@ -36,10 +34,10 @@ const (
 // admissionPolicy renders the cluster-wide policy and its binding, shared by
 // every tenant.
 func admissionPolicy() []Object {
-	labels := map[string]string{ManagedByLabel: ManagedByValue}
+	labels := map[string]string{v1alpha1.ManagedByLabel: v1alpha1.ManagedByValue}
 	fail := admissionregistrationv1.Fail
 	forbidden := metav1.StatusReasonForbidden
-	policy := admissionregistrationv1ac.ValidatingAdmissionPolicy(RoleBindingPolicyName).
+	policy := admissionregistrationv1ac.ValidatingAdmissionPolicy(v1alpha1.RoleBindingPolicyName).
 		WithLabels(labels).
 		WithSpec(admissionregistrationv1ac.ValidatingAdmissionPolicySpec().
 			WithFailurePolicy(fail).
@@ -48,7 +46,7 @@ func admissionPolicy() []Object {
 				// inside fields bulkhead sets count as bulkhead's, and a
 				// missing one would read as drift on every apply.
 				WithMatchPolicy(admissionregistrationv1.Equivalent).
-				WithNamespaceSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{ManagedByLabel: ManagedByValue})).
+				WithNamespaceSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{v1alpha1.ManagedByLabel: v1alpha1.ManagedByValue})).
 				WithResourceRules(admissionregistrationv1ac.NamedRuleWithOperations().
 					WithAPIGroups("rbac.authorization.k8s.io").
 					WithAPIVersions("*").
@@ -63,10 +61,10 @@ func admissionPolicy() []Object {
 			WithValidations(
 				admissionregistrationv1ac.Validation().WithExpression(roleRule).WithMessageExpression(roleMessage).WithReason(forbidden),
 				admissionregistrationv1ac.Validation().WithExpression(subjectRule).WithMessageExpression(subjectMessage).WithReason(forbidden)))
-	binding := admissionregistrationv1ac.ValidatingAdmissionPolicyBinding(RoleBindingPolicyName).
+	binding := admissionregistrationv1ac.ValidatingAdmissionPolicyBinding(v1alpha1.RoleBindingPolicyName).
 		WithLabels(labels).
 		WithSpec(admissionregistrationv1ac.ValidatingAdmissionPolicyBindingSpec().
-			WithPolicyName(RoleBindingPolicyName).
+			WithPolicyName(v1alpha1.RoleBindingPolicyName).
 			WithValidationActions(admissionregistrationv1.Deny))
 	return []Object{policy, binding}
 }

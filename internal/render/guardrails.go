@@ -16,28 +16,14 @@ import (
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 )
 
-// GuardrailName names the ResourceQuota and LimitRange of a tenant.
-const GuardrailName = "bulkhead"
-
 // PodSecurityVersion pins the Pod Security Standards version, so a control
 // plane upgrade cannot silently change what a level allows.
 const PodSecurityVersion = "v1.34"
 
-// GPUResourceAnnotation on the ResourceQuota says which of its resources
-// counts GPUs, so verify can test the cap on a cluster without the spec.
-const GPUResourceAnnotation = "bulkhead.dev/gpu-resource"
-
-// Namespace annotations the rolebinding admission policy reads: the users and
-// groups a tenant admin may bind, one per line (names cannot hold newlines).
-const (
-	UsersAnnotation  = "bulkhead.dev/users"
-	GroupsAnnotation = "bulkhead.dev/groups"
-)
-
 // namespace renders the tenant's Namespace with its Pod Security labels and
 // the subjects its admins may bind.
 func namespace(t v1alpha1.Tenant) *corev1ac.NamespaceApplyConfiguration {
-	labels := Labels(t.Name)
+	labels := v1alpha1.OwnershipLabels(t.Name)
 	level := string(t.Spec.PodSecurity)
 	for _, mode := range []string{"enforce", "audit", "warn"} {
 		labels["pod-security.kubernetes.io/"+mode] = level
@@ -53,17 +39,21 @@ func namespace(t v1alpha1.Tenant) *corev1ac.NamespaceApplyConfiguration {
 			groups = append(groups, m.Name)
 		}
 	}
-	annotations := map[string]string{}
+	lines := make([]string, len(t.Spec.Members))
+	for i, m := range t.Spec.Members {
+		lines[i] = v1alpha1.MemberLine(m)
+	}
+	annotations := map[string]string{v1alpha1.MembersAnnotation: strings.Join(lines, "\n")}
+	if c := t.Spec.Credentials; c != nil && c.MaxTokenTTL != nil {
+		annotations[v1alpha1.MaxTokenTTLAnnotation] = c.MaxTokenTTL.Duration.String()
+	}
 	if len(users) > 0 {
-		annotations[UsersAnnotation] = strings.Join(users, "\n")
+		annotations[v1alpha1.UsersAnnotation] = strings.Join(users, "\n")
 	}
 	if len(groups) > 0 {
-		annotations[GroupsAnnotation] = strings.Join(groups, "\n")
+		annotations[v1alpha1.GroupsAnnotation] = strings.Join(groups, "\n")
 	}
-	if len(annotations) > 0 {
-		ns.WithAnnotations(annotations)
-	}
-	return ns
+	return ns.WithAnnotations(annotations)
 }
 
 // quota renders the ResourceQuota; GPUs and other extended resources can
@@ -85,9 +75,9 @@ func quota(t v1alpha1.Tenant) *corev1ac.ResourceQuotaApplyConfiguration {
 	set(corev1.ResourcePods, q.Pods)
 	set(corev1.ResourceRequestsStorage, q.Storage)
 	set(corev1.ResourcePersistentVolumeClaims, q.PersistentVolumeClaims)
-	return corev1ac.ResourceQuota(GuardrailName, t.Spec.Namespace).
-		WithLabels(Labels(t.Name)).
-		WithAnnotations(map[string]string{GPUResourceAnnotation: string(q.GPUResource)}).
+	return corev1ac.ResourceQuota(v1alpha1.GuardrailName, t.Spec.Namespace).
+		WithLabels(v1alpha1.OwnershipLabels(t.Name)).
+		WithAnnotations(map[string]string{v1alpha1.GPUResourceAnnotation: string(q.GPUResource)}).
 		WithSpec(corev1ac.ResourceQuotaSpec().WithHard(hard))
 }
 
@@ -107,8 +97,8 @@ func limitRange(t v1alpha1.Tenant) *corev1ac.LimitRangeApplyConfiguration {
 	if len(l.Max) > 0 {
 		item.WithMax(l.Max)
 	}
-	return corev1ac.LimitRange(GuardrailName, t.Spec.Namespace).
-		WithLabels(Labels(t.Name)).
+	return corev1ac.LimitRange(v1alpha1.GuardrailName, t.Spec.Namespace).
+		WithLabels(v1alpha1.OwnershipLabels(t.Name)).
 		WithSpec(corev1ac.LimitRangeSpec().WithLimits(item))
 }
 
@@ -133,7 +123,7 @@ func networkPolicies(t v1alpha1.Tenant) []Object {
 		from = append(from, peer(p))
 	}
 	objs := []Object{networkingv1ac.NetworkPolicy(IngressPolicyName, ns).
-		WithLabels(Labels(t.Name)).
+		WithLabels(v1alpha1.OwnershipLabels(t.Name)).
 		WithSpec(networkingv1ac.NetworkPolicySpec().
 			WithPodSelector(metav1ac.LabelSelector()).
 			WithPolicyTypes(networkingv1.PolicyTypeIngress).
@@ -158,7 +148,7 @@ func networkPolicies(t v1alpha1.Tenant) []Object {
 			WithTo(networkingv1ac.NetworkPolicyPeer().WithIPBlock(networkingv1ac.IPBlock().WithCIDR(cidr))))
 	}
 	return append(objs, networkingv1ac.NetworkPolicy(EgressPolicyName, ns).
-		WithLabels(Labels(t.Name)).
+		WithLabels(v1alpha1.OwnershipLabels(t.Name)).
 		WithSpec(networkingv1ac.NetworkPolicySpec().
 			WithPodSelector(metav1ac.LabelSelector()).
 			WithPolicyTypes(networkingv1.PolicyTypeEgress).

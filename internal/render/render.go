@@ -4,27 +4,12 @@
 package render
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"slices"
-	"strings"
 
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
-)
-
-// FieldManager is the one server-side apply field manager of every bulkhead
-// write, whichever package makes it.
-const FieldManager = "bulkhead"
-
-// Labels every rendered object carries. They are how apply recognises objects it
-// may change and how verify finds tenants on a cluster.
-const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedByValue = "bulkhead"
-	TenantLabel    = "bulkhead.dev/tenant"
 )
 
 // Object is one desired object as a client-go apply configuration. Apply
@@ -37,14 +22,6 @@ type Object interface {
 	GetNamespace() *string
 }
 
-// Labels returns the ownership labels of a tenant's objects.
-func Labels(tenant string) map[string]string {
-	return map[string]string{ManagedByLabel: ManagedByValue, TenantLabel: tenant}
-}
-
-// RoleName is the name of the namespaced Role of one access level.
-func RoleName(level v1alpha1.RoleName) string { return "bulkhead-" + string(level) }
-
 // Tenant renders the objects of one defaulted, valid tenant (guardrails
 // resolved, as spec.Load returns it): its Namespace with Pod Security labels,
 // its ServiceAccounts, one Role per access level, one RoleBinding per member,
@@ -52,7 +29,7 @@ func RoleName(level v1alpha1.RoleName) string { return "bulkhead-" + string(leve
 // so it can be applied first.
 func Tenant(t v1alpha1.Tenant) []Object {
 	ns := t.Spec.Namespace
-	labels := Labels(t.Name)
+	labels := v1alpha1.OwnershipLabels(t.Name)
 	objs := []Object{namespace(t)}
 	for _, m := range t.Spec.Members {
 		if m.Kind == v1alpha1.ServiceAccountMember {
@@ -65,16 +42,16 @@ func Tenant(t v1alpha1.Tenant) []Object {
 	hasAdmin := slices.ContainsFunc(t.Spec.Members, func(m v1alpha1.Member) bool { return m.Role == v1alpha1.AdminRole })
 	for _, level := range v1alpha1.RoleNames {
 		if hasAdmin || slices.ContainsFunc(t.Spec.Members, func(m v1alpha1.Member) bool { return m.Role == level }) {
-			objs = append(objs, rbacv1ac.Role(RoleName(level), ns).WithLabels(labels).WithRules(Rules(level)...))
+			objs = append(objs, rbacv1ac.Role(v1alpha1.RoleObjectName(level), ns).WithLabels(labels).WithRules(Rules(level)...))
 		}
 	}
 	for _, m := range t.Spec.Members {
-		objs = append(objs, rbacv1ac.RoleBinding(BindingName(m), ns).
+		objs = append(objs, rbacv1ac.RoleBinding(v1alpha1.BindingName(m), ns).
 			WithLabels(labels).
 			WithRoleRef(rbacv1ac.RoleRef().
 				WithAPIGroup("rbac.authorization.k8s.io").
 				WithKind("Role").
-				WithName(RoleName(m.Role))).
+				WithName(v1alpha1.RoleObjectName(m.Role))).
 			WithSubjects(subject(m, ns)))
 	}
 	if t.Spec.Quota != nil {
@@ -109,45 +86,4 @@ func subject(m v1alpha1.Member, ns string) *rbacv1ac.SubjectApplyConfiguration {
 		return s.WithNamespace(ns)
 	}
 	return s.WithAPIGroup("rbac.authorization.k8s.io")
-}
-
-// BindingName names a member's RoleBinding. The role is part of the name
-// because a RoleBinding's roleRef cannot change: a new role is a new binding.
-// User and group names may hold characters object names cannot (e-mail
-// addresses, OIDC prefixes such as "oidc:"); those are replaced and a short
-// hash of the original keeps two such names apart.
-func BindingName(m v1alpha1.Member) string {
-	prefix := "bulkhead-" + string(m.Role) + "-"
-	switch m.Kind {
-	case v1alpha1.ServiceAccountMember:
-		return prefix + "sa-" + m.Name
-	case v1alpha1.GroupMember:
-		return prefix + "group-" + sanitize(m.Name)
-	default:
-		return prefix + "user-" + sanitize(m.Name)
-	}
-}
-
-// maxSanitized keeps binding names far below the 253-character limit.
-const maxSanitized = 200
-
-func sanitize(name string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(name) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '.':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('-')
-		}
-	}
-	s := strings.Trim(b.String(), "-.")
-	if s == name && len(s) <= maxSanitized {
-		return s
-	}
-	if len(s) > maxSanitized {
-		s = s[:maxSanitized]
-	}
-	sum := sha256.Sum256([]byte(name))
-	return strings.Trim(s, "-.") + "-" + hex.EncodeToString(sum[:])[:8]
 }

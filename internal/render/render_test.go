@@ -3,14 +3,15 @@ package render
 import (
 	"flag"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 )
@@ -185,33 +186,5 @@ func TestEditRunsWorkloads(t *testing.T) {
 		if !ok {
 			t.Errorf("edit cannot create %s", res)
 		}
-	}
-}
-
-func TestBindingName(t *testing.T) {
-	cases := []struct {
-		m    v1alpha1.Member
-		want string
-	}{
-		{member(v1alpha1.ServiceAccountMember, "bob-user", v1alpha1.EditRole), "bulkhead-edit-sa-bob-user"},
-		{member(v1alpha1.UserMember, "carol", v1alpha1.ViewRole), "bulkhead-view-user-carol"},
-		{member(v1alpha1.UserMember, "carol@example.com", v1alpha1.EditRole), "bulkhead-edit-user-carol-example.com-"},
-		{member(v1alpha1.GroupMember, "oidc:Readers", v1alpha1.ViewRole), "bulkhead-view-group-oidc-readers-"},
-	}
-	for _, c := range cases {
-		got := BindingName(c.m)
-		if !strings.HasPrefix(got, c.want) || (strings.HasSuffix(c.want, "-") && len(got) != len(c.want)+8) {
-			t.Errorf("BindingName(%s %q) = %q, want %q (plus an 8-character hash when the name was changed)", c.m.Kind, c.m.Name, got, c.want)
-		}
-	}
-	// Two names that sanitize alike must still get different bindings.
-	a := BindingName(member(v1alpha1.UserMember, "a@b", v1alpha1.EditRole))
-	b := BindingName(member(v1alpha1.UserMember, "a:b", v1alpha1.EditRole))
-	if a == b {
-		t.Errorf("a@b and a:b share the binding name %q", a)
-	}
-	long := BindingName(member(v1alpha1.UserMember, strings.Repeat("x", 300)+"@", v1alpha1.EditRole))
-	if len(long) > 253 {
-		t.Errorf("binding name of a long user is %d characters", len(long))
 	}
 }

@@ -2,9 +2,11 @@ package spec
 
 import (
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 )
@@ -40,8 +42,14 @@ func BuiltinGuardrails() v1alpha1.Guardrails {
 		},
 		PodSecurity: v1alpha1.PodSecurityBaseline,
 		Network:     &v1alpha1.Network{Mode: v1alpha1.NetworkIsolated, Egress: v1alpha1.EgressOpen},
+		Credentials: &v1alpha1.Credentials{MaxTokenTTL: &metav1.Duration{Duration: DefaultMaxTokenTTL}},
 	}
 }
+
+// DefaultMaxTokenTTL is the longest token lifetime a tenant gets unless its
+// spec or defaults raise it: long enough for a week's work, short enough
+// that a lost laptop's kubeconfig dies on its own.
+const DefaultMaxTokenTTL = 7 * 24 * time.Hour
 
 // ResolveGuardrails returns complete guardrails: every field is the tenant's
 // own value if it sets one, else the defaults' value (defaults is the spec
@@ -71,6 +79,12 @@ func ResolveGuardrails(tenant, defaults *v1alpha1.Guardrails) v1alpha1.Guardrail
 		Quota:   resolveQuota(levels),
 		Limits:  resolveLimits(levels),
 		Network: resolveNetwork(levels),
+	}
+	for _, g := range levels {
+		if g != nil && g.Credentials != nil && g.Credentials.MaxTokenTTL != nil {
+			out.Credentials = &v1alpha1.Credentials{MaxTokenTTL: &metav1.Duration{Duration: g.Credentials.MaxTokenTTL.Duration}}
+			break
+		}
 	}
 	for _, g := range levels {
 		if g != nil && g.PodSecurity != "" {

@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
-	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
 
 // validateMembers checks defaulted members.
@@ -71,11 +70,11 @@ func validateMembers(members []v1alpha1.Member) []finding {
 // disagree. (User and group names are shortened and hashed by the renderer,
 // so they need no such check.)
 func checkBindingName(namePath *field.Path, m v1alpha1.Member) []finding {
-	msgs := validation.IsDNS1123Subdomain(render.BindingName(m))
+	msgs := validation.IsDNS1123Subdomain(v1alpha1.BindingName(m))
 	if len(msgs) == 0 {
 		return nil
 	}
-	prefix := render.BindingName(v1alpha1.Member{Kind: m.Kind, Role: m.Role})
+	prefix := v1alpha1.BindingName(v1alpha1.Member{Kind: m.Kind, Role: m.Role})
 	room := validation.DNS1123SubdomainMaxLength - len(prefix)
 	fe := field.Invalid(namePath, m.Name, fmt.Sprintf("the role binding named %s<name> would be invalid: %s",
 		prefix, strings.Join(msgs, "; ")))
@@ -86,8 +85,7 @@ func checkBindingName(namePath *field.Path, m v1alpha1.Member) []finding {
 // to every ServiceAccount): binding one would open the tenant to all other
 // tenants at once (ISOLATION.md, pattern 2).
 func sharedIdentity(m v1alpha1.Member) string {
-	everyone := []string{"system:authenticated", "system:unauthenticated", "system:anonymous", "system:serviceaccounts", "system:masters"}
-	if slices.Contains(everyone, m.Name) || strings.HasPrefix(m.Name, "system:serviceaccounts:") || strings.HasPrefix(m.Name, "system:serviceaccount:") {
+	if v1alpha1.IsSharedIdentity(m.Name) {
 		return fmt.Sprintf("%s %q is an identity Kubernetes shares between tenants or with the cluster's own components; binding it would open this namespace to all of them", m.Kind, m.Name)
 	}
 	return ""

@@ -6,7 +6,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
-	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
 
 // adder records checks of one member: scope, target namespace, expected outcome.
@@ -46,11 +45,11 @@ func plan(t v1alpha1.Tenant, m v1alpha1.Member, others []v1alpha1.Tenant, add ad
 	}
 	// An admin shares the namespace within the team, and only there.
 	ownSA := rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: probeName, Namespace: own}
-	add(Own, own, Allowed, bind("bind bulkhead-view to own serviceaccount", roleRef("Role", render.RoleName(v1alpha1.ViewRole)), ownSA))
+	add(Own, own, Allowed, bind("bind bulkhead-view to own serviceaccount", roleRef("Role", v1alpha1.RoleObjectName(v1alpha1.ViewRole)), ownSA))
 	everyone := rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:authenticated"}
 	add(Guardrail, own, Rejected,
-		bind("bind system:authenticated", roleRef("Role", render.RoleName(v1alpha1.ViewRole)), everyone),
-		bind("bind another tenant's serviceaccount", roleRef("Role", render.RoleName(v1alpha1.ViewRole)), otherSA(t, others)),
+		bind("bind system:authenticated", roleRef("Role", v1alpha1.RoleObjectName(v1alpha1.ViewRole)), everyone),
+		bind("bind another tenant's serviceaccount", roleRef("Role", v1alpha1.RoleObjectName(v1alpha1.ViewRole)), otherSA(t, others)),
 		bind("bind a clusterrole", roleRef("ClusterRole", "view"), ownSA))
 }
 
