@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
+	"github.com/bulkhead-dev/bulkhead/internal/read"
 )
 
 // Discover rebuilds the tenants bulkhead manages on a cluster from what apply
@@ -19,29 +20,29 @@ import (
 // made in them (their subjects are the members, their Role the access level).
 // With names, only those tenants are returned. Tenants come sorted by name.
 func Discover(ctx context.Context, c kubernetes.Interface, names ...string) ([]v1alpha1.Tenant, error) {
-	sel := v1alpha1.ManagedByLabel + "=" + v1alpha1.ManagedByValue
+	sel := v1alpha1.ManagedSelector
 	nsSel := sel + "," + v1alpha1.StateLabel + "!=" + v1alpha1.StateCordoned
 	if len(names) > 0 {
 		nsSel += "," + v1alpha1.TenantLabel + " in (" + strings.Join(names, ",") + ")"
 	}
-	nss, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: nsSel})
+	nss, err := read.All[corev1.Namespace](ctx, nil, c.CoreV1().Namespaces().List, metav1.ListOptions{LabelSelector: nsSel})
 	if err != nil {
 		return nil, fmt.Errorf("list bulkhead namespaces: %w", err)
 	}
 	byNS := map[string]*v1alpha1.Tenant{}
 	var order []string
-	for _, ns := range nss.Items {
+	for _, ns := range nss {
 		t := &v1alpha1.Tenant{Spec: v1alpha1.TenantSpec{Namespace: ns.Name}}
 		t.Name = ns.Labels[v1alpha1.TenantLabel]
 		t.Spec.PodSecurity = v1alpha1.PodSecurityLevel(ns.Labels["pod-security.kubernetes.io/enforce"])
 		byNS[ns.Name] = t
 		order = append(order, ns.Name)
 	}
-	rbs, err := c.RbacV1().RoleBindings("").List(ctx, metav1.ListOptions{LabelSelector: sel})
+	rbs, err := read.All[rbacv1.RoleBinding](ctx, nil, c.RbacV1().RoleBindings("").List, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, fmt.Errorf("list bulkhead rolebindings: %w", err)
 	}
-	for _, rb := range rbs.Items {
+	for _, rb := range rbs {
 		t := byNS[rb.Namespace]
 		if t == nil {
 			continue
@@ -55,11 +56,11 @@ func Discover(ctx context.Context, c kubernetes.Interface, names ...string) ([]v
 			t.Spec.Members = append(t.Spec.Members, v1alpha1.Member{Name: s.Name, Kind: kind, Role: role})
 		}
 	}
-	quotas, err := c.CoreV1().ResourceQuotas("").List(ctx, metav1.ListOptions{LabelSelector: sel})
+	quotas, err := read.All[corev1.ResourceQuota](ctx, nil, c.CoreV1().ResourceQuotas("").List, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, fmt.Errorf("list bulkhead resourcequotas: %w", err)
 	}
-	for _, q := range quotas.Items {
+	for _, q := range quotas {
 		t := byNS[q.Namespace]
 		gpu := q.Annotations[v1alpha1.GPUResourceAnnotation]
 		if t == nil || q.Name != v1alpha1.GuardrailName || gpu == "" {

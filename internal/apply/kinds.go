@@ -4,235 +4,183 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	admissionregistrationv1ac "k8s.io/client-go/applyconfigurations/admissionregistration/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
+	"github.com/bulkhead-dev/bulkhead/internal/read"
 	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
 
-// live is what apply needs to know of an existing object: its labels (who
-// manages it) and the fields bulkhead's field manager owns in it.
-type live struct {
-	labels map[string]string
-	owned  any // JSON-decoded apply configuration extracted for FieldManager
-}
-
-// kind is what apply does with one kind of object: read existing ones (a
-// paginated LIST for many, GETs for a few) and apply one. Each kind keeps its
-// typed client, so requests use protobuf where it exists.
+// kind is what reconciling does with one kind of object: list existing ones
+// (cluster-wide or in one namespace), read the fields bulkhead owns, apply,
+// delete. Each kind keeps its typed client, so requests use protobuf.
 type kind struct {
-	resource string // for messages: "rolebinding.rbac.authorization.k8s.io"
-	list     func(ctx context.Context, opts metav1.ListOptions) (items []metav1.Object, next string, err error)
-	get      func(ctx context.Context, ns, name string) (metav1.Object, error)
-	// extract returns the fields FieldManager owns in obj, normalized.
+	kind, apiVersion, resource string
+	namespaced                 bool
+	// each streams the objects of one namespace ("" for all) through read.Each.
+	each func(ctx context.Context, retry read.Retry, ns string, opts metav1.ListOptions, fn func(metav1.Object) error) error
+	// extract returns the fields FieldManager owns in obj, normalized; nil
+	// for kinds bulkhead never applies.
 	extract func(obj metav1.Object) (any, error)
 	apply   func(ctx context.Context, obj render.Object, opts metav1.ApplyOptions) error
+	delete  func(ctx context.Context, ns, name string, opts metav1.DeleteOptions) error
 }
 
-// typed builds a kind from a typed client's List, Get and Apply and its Extract.
-func typed[T metav1.Object, AC render.Object](
-	resource string,
-	list func(context.Context, metav1.ListOptions) ([]T, string, error),
-	get func(ctx context.Context, ns, name string) (T, error),
-	extract func(T, string) (AC, error),
+// typed builds a kind from a typed client's List, Apply and Delete and its
+// Extract function. T is the object type, L its list type.
+func typed[T any, PT interface {
+	*T
+	metav1.Object
+}, L runtime.Object, AC render.Object](
+	k, apiVersion, resource string, namespaced bool,
+	list func(ns string) read.List[L],
+	extract func(PT, string) (AC, error),
 	apply func(ctx context.Context, ns string, ac AC, opts metav1.ApplyOptions) error,
+	del func(ctx context.Context, ns, name string, opts metav1.DeleteOptions) error,
 ) kind {
-	return kind{
-		resource: resource,
-		list: func(ctx context.Context, opts metav1.ListOptions) ([]metav1.Object, string, error) {
-			items, next, err := list(ctx, opts)
-			out := make([]metav1.Object, len(items))
-			for i, it := range items {
-				out[i] = it
-			}
-			return out, next, err
-		},
-		get: func(ctx context.Context, ns, name string) (metav1.Object, error) {
-			return get(ctx, ns, name)
-		},
-		extract: func(obj metav1.Object) (any, error) {
-			ac, err := extract(obj.(T), FieldManager)
-			if err != nil {
-				return nil, fmt.Errorf("read fields of %s %s owned by %s: %w", resource, obj.GetName(), FieldManager, err)
-			}
-			return normalize(ac)
-		},
-		apply: func(ctx context.Context, obj render.Object, opts metav1.ApplyOptions) error {
-			ac, ok := obj.(AC)
-			if !ok {
-				return fmt.Errorf("internal error: %T is not a %s apply configuration", obj, resource)
-			}
-			return apply(ctx, deref(obj.GetNamespace()), ac, opts)
-		},
+	out := kind{kind: k, apiVersion: apiVersion, resource: resource, namespaced: namespaced, delete: del}
+	out.each = func(ctx context.Context, retry read.Retry, ns string, opts metav1.ListOptions, fn func(metav1.Object) error) error {
+		return read.Each(ctx, retry, list(ns), opts, func(item *T) error { return fn(PT(item)) })
 	}
+	if extract == nil {
+		return out
+	}
+	out.extract = func(obj metav1.Object) (any, error) {
+		ac, err := extract(obj.(PT), v1alpha1.FieldManager)
+		if err != nil {
+			return nil, fmt.Errorf("read fields of %s %s owned by %s: %w", resource, obj.GetName(), v1alpha1.FieldManager, err)
+		}
+		return normalize(ac)
+	}
+	out.apply = func(ctx context.Context, obj render.Object, opts metav1.ApplyOptions) error {
+		ac, ok := obj.(AC)
+		if !ok {
+			return fmt.Errorf("internal error: %T is not a %s apply configuration", obj, resource)
+		}
+		return apply(ctx, deref(obj.GetNamespace()), ac, opts)
+	}
+	return out
 }
 
-// kinds lists every kind render produces, by Kind.
+// kinds lists every kind reconciling reads or writes, by Kind, in the order
+// they are read.
 func kinds(c kubernetes.Interface) map[string]kind {
+	core, rbac, net, adm := c.CoreV1(), c.RbacV1(), c.NetworkingV1(), c.AdmissionregistrationV1()
 	return map[string]kind{
-		"Namespace": typed("namespace",
-			func(ctx context.Context, o metav1.ListOptions) ([]*corev1.Namespace, string, error) {
-				l, err := c.CoreV1().Namespaces().List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return ptrs(l.Items), l.Continue, nil
-			},
-			func(ctx context.Context, _, name string) (*corev1.Namespace, error) {
-				return c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
-			},
+		"Namespace": typed("Namespace", "v1", "namespace", false,
+			func(string) read.List[*corev1.NamespaceList] { return core.Namespaces().List },
 			corev1ac.ExtractNamespace,
 			func(ctx context.Context, _ string, ac *corev1ac.NamespaceApplyConfiguration, o metav1.ApplyOptions) error {
-				_, err := c.CoreV1().Namespaces().Apply(ctx, ac, o)
+				_, err := core.Namespaces().Apply(ctx, ac, o)
 				return err
+			},
+			func(ctx context.Context, _, name string, o metav1.DeleteOptions) error {
+				return core.Namespaces().Delete(ctx, name, o)
 			}),
-		"ServiceAccount": typed("serviceaccount",
-			func(ctx context.Context, o metav1.ListOptions) ([]*corev1.ServiceAccount, string, error) {
-				l, err := c.CoreV1().ServiceAccounts("").List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return ptrs(l.Items), l.Continue, nil
-			},
-			func(ctx context.Context, ns, name string) (*corev1.ServiceAccount, error) {
-				return c.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
-			},
+		"ServiceAccount": typed("ServiceAccount", "v1", "serviceaccount", true,
+			func(ns string) read.List[*corev1.ServiceAccountList] { return core.ServiceAccounts(ns).List },
 			corev1ac.ExtractServiceAccount,
 			func(ctx context.Context, ns string, ac *corev1ac.ServiceAccountApplyConfiguration, o metav1.ApplyOptions) error {
-				_, err := c.CoreV1().ServiceAccounts(ns).Apply(ctx, ac, o)
+				_, err := core.ServiceAccounts(ns).Apply(ctx, ac, o)
 				return err
+			},
+			func(ctx context.Context, ns, name string, o metav1.DeleteOptions) error {
+				return core.ServiceAccounts(ns).Delete(ctx, name, o)
 			}),
-		"Role": typed("role.rbac.authorization.k8s.io",
-			func(ctx context.Context, o metav1.ListOptions) ([]*rbacv1.Role, string, error) {
-				l, err := c.RbacV1().Roles("").List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return ptrs(l.Items), l.Continue, nil
-			},
-			func(ctx context.Context, ns, name string) (*rbacv1.Role, error) {
-				return c.RbacV1().Roles(ns).Get(ctx, name, metav1.GetOptions{})
-			},
+		// Secrets: only bulkhead's legacy token Secrets are read (by
+		// label), to remove those of ServiceAccounts that went away.
+		"Secret": typed[corev1.Secret, *corev1.Secret, *corev1.SecretList, *corev1ac.SecretApplyConfiguration]("Secret", "v1", "secret", true,
+			func(ns string) read.List[*corev1.SecretList] { return core.Secrets(ns).List },
+			nil, nil,
+			func(ctx context.Context, ns, name string, o metav1.DeleteOptions) error {
+				return core.Secrets(ns).Delete(ctx, name, o)
+			}),
+		"Role": typed("Role", "rbac.authorization.k8s.io/v1", "role.rbac.authorization.k8s.io", true,
+			func(ns string) read.List[*rbacv1.RoleList] { return rbac.Roles(ns).List },
 			rbacv1ac.ExtractRole,
 			func(ctx context.Context, ns string, ac *rbacv1ac.RoleApplyConfiguration, o metav1.ApplyOptions) error {
-				_, err := c.RbacV1().Roles(ns).Apply(ctx, ac, o)
+				_, err := rbac.Roles(ns).Apply(ctx, ac, o)
 				return err
+			},
+			func(ctx context.Context, ns, name string, o metav1.DeleteOptions) error {
+				return rbac.Roles(ns).Delete(ctx, name, o)
 			}),
-		"RoleBinding": typed("rolebinding.rbac.authorization.k8s.io",
-			func(ctx context.Context, o metav1.ListOptions) ([]*rbacv1.RoleBinding, string, error) {
-				l, err := c.RbacV1().RoleBindings("").List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return ptrs(l.Items), l.Continue, nil
-			},
-			func(ctx context.Context, ns, name string) (*rbacv1.RoleBinding, error) {
-				return c.RbacV1().RoleBindings(ns).Get(ctx, name, metav1.GetOptions{})
-			},
+		"RoleBinding": typed("RoleBinding", "rbac.authorization.k8s.io/v1", "rolebinding.rbac.authorization.k8s.io", true,
+			func(ns string) read.List[*rbacv1.RoleBindingList] { return rbac.RoleBindings(ns).List },
 			rbacv1ac.ExtractRoleBinding,
 			func(ctx context.Context, ns string, ac *rbacv1ac.RoleBindingApplyConfiguration, o metav1.ApplyOptions) error {
-				_, err := c.RbacV1().RoleBindings(ns).Apply(ctx, ac, o)
+				_, err := rbac.RoleBindings(ns).Apply(ctx, ac, o)
 				return err
+			},
+			func(ctx context.Context, ns, name string, o metav1.DeleteOptions) error {
+				return rbac.RoleBindings(ns).Delete(ctx, name, o)
 			}),
-		"ResourceQuota": typed("resourcequota",
-			func(ctx context.Context, o metav1.ListOptions) ([]*corev1.ResourceQuota, string, error) {
-				l, err := c.CoreV1().ResourceQuotas("").List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return ptrs(l.Items), l.Continue, nil
-			},
-			func(ctx context.Context, ns, name string) (*corev1.ResourceQuota, error) {
-				return c.CoreV1().ResourceQuotas(ns).Get(ctx, name, metav1.GetOptions{})
-			},
+		"ResourceQuota": typed("ResourceQuota", "v1", "resourcequota", true,
+			func(ns string) read.List[*corev1.ResourceQuotaList] { return core.ResourceQuotas(ns).List },
 			corev1ac.ExtractResourceQuota,
 			func(ctx context.Context, ns string, ac *corev1ac.ResourceQuotaApplyConfiguration, o metav1.ApplyOptions) error {
-				_, err := c.CoreV1().ResourceQuotas(ns).Apply(ctx, ac, o)
+				_, err := core.ResourceQuotas(ns).Apply(ctx, ac, o)
 				return err
+			},
+			func(ctx context.Context, ns, name string, o metav1.DeleteOptions) error {
+				return core.ResourceQuotas(ns).Delete(ctx, name, o)
 			}),
-		"LimitRange": typed("limitrange",
-			func(ctx context.Context, o metav1.ListOptions) ([]*corev1.LimitRange, string, error) {
-				l, err := c.CoreV1().LimitRanges("").List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return ptrs(l.Items), l.Continue, nil
-			},
-			func(ctx context.Context, ns, name string) (*corev1.LimitRange, error) {
-				return c.CoreV1().LimitRanges(ns).Get(ctx, name, metav1.GetOptions{})
-			},
+		"LimitRange": typed("LimitRange", "v1", "limitrange", true,
+			func(ns string) read.List[*corev1.LimitRangeList] { return core.LimitRanges(ns).List },
 			corev1ac.ExtractLimitRange,
 			func(ctx context.Context, ns string, ac *corev1ac.LimitRangeApplyConfiguration, o metav1.ApplyOptions) error {
-				_, err := c.CoreV1().LimitRanges(ns).Apply(ctx, ac, o)
+				_, err := core.LimitRanges(ns).Apply(ctx, ac, o)
 				return err
+			},
+			func(ctx context.Context, ns, name string, o metav1.DeleteOptions) error {
+				return core.LimitRanges(ns).Delete(ctx, name, o)
 			}),
-		"NetworkPolicy": typed("networkpolicy.networking.k8s.io",
-			func(ctx context.Context, o metav1.ListOptions) ([]*networkingv1.NetworkPolicy, string, error) {
-				l, err := c.NetworkingV1().NetworkPolicies("").List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return ptrs(l.Items), l.Continue, nil
-			},
-			func(ctx context.Context, ns, name string) (*networkingv1.NetworkPolicy, error) {
-				return c.NetworkingV1().NetworkPolicies(ns).Get(ctx, name, metav1.GetOptions{})
-			},
+		"NetworkPolicy": typed("NetworkPolicy", "networking.k8s.io/v1", "networkpolicy.networking.k8s.io", true,
+			func(ns string) read.List[*networkingv1.NetworkPolicyList] { return net.NetworkPolicies(ns).List },
 			networkingv1ac.ExtractNetworkPolicy,
 			func(ctx context.Context, ns string, ac *networkingv1ac.NetworkPolicyApplyConfiguration, o metav1.ApplyOptions) error {
-				_, err := c.NetworkingV1().NetworkPolicies(ns).Apply(ctx, ac, o)
+				_, err := net.NetworkPolicies(ns).Apply(ctx, ac, o)
 				return err
-			}),
-		"ValidatingAdmissionPolicy": typed("validatingadmissionpolicy.admissionregistration.k8s.io",
-			func(ctx context.Context, o metav1.ListOptions) ([]*admissionregistrationv1.ValidatingAdmissionPolicy, string, error) {
-				l, err := c.AdmissionregistrationV1().ValidatingAdmissionPolicies().List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return ptrs(l.Items), l.Continue, nil
 			},
-			func(ctx context.Context, _, name string) (*admissionregistrationv1.ValidatingAdmissionPolicy, error) {
-				return c.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, name, metav1.GetOptions{})
+			func(ctx context.Context, ns, name string, o metav1.DeleteOptions) error {
+				return net.NetworkPolicies(ns).Delete(ctx, name, o)
+			}),
+		"ValidatingAdmissionPolicy": typed("ValidatingAdmissionPolicy", "admissionregistration.k8s.io/v1", "validatingadmissionpolicy.admissionregistration.k8s.io", false,
+			func(string) read.List[*admissionregistrationv1.ValidatingAdmissionPolicyList] {
+				return adm.ValidatingAdmissionPolicies().List
 			},
 			admissionregistrationv1ac.ExtractValidatingAdmissionPolicy,
 			func(ctx context.Context, _ string, ac *admissionregistrationv1ac.ValidatingAdmissionPolicyApplyConfiguration, o metav1.ApplyOptions) error {
-				_, err := c.AdmissionregistrationV1().ValidatingAdmissionPolicies().Apply(ctx, ac, o)
+				_, err := adm.ValidatingAdmissionPolicies().Apply(ctx, ac, o)
 				return err
-			}),
-		"ValidatingAdmissionPolicyBinding": typed("validatingadmissionpolicybinding.admissionregistration.k8s.io",
-			func(ctx context.Context, o metav1.ListOptions) ([]*admissionregistrationv1.ValidatingAdmissionPolicyBinding, string, error) {
-				l, err := c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().List(ctx, o)
-				if err != nil {
-					return nil, "", err
-				}
-				return ptrs(l.Items), l.Continue, nil
 			},
-			func(ctx context.Context, _, name string) (*admissionregistrationv1.ValidatingAdmissionPolicyBinding, error) {
-				return c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Get(ctx, name, metav1.GetOptions{})
+			func(ctx context.Context, _, name string, o metav1.DeleteOptions) error {
+				return adm.ValidatingAdmissionPolicies().Delete(ctx, name, o)
+			}),
+		"ValidatingAdmissionPolicyBinding": typed("ValidatingAdmissionPolicyBinding", "admissionregistration.k8s.io/v1", "validatingadmissionpolicybinding.admissionregistration.k8s.io", false,
+			func(string) read.List[*admissionregistrationv1.ValidatingAdmissionPolicyBindingList] {
+				return adm.ValidatingAdmissionPolicyBindings().List
 			},
 			admissionregistrationv1ac.ExtractValidatingAdmissionPolicyBinding,
 			func(ctx context.Context, _ string, ac *admissionregistrationv1ac.ValidatingAdmissionPolicyBindingApplyConfiguration, o metav1.ApplyOptions) error {
-				_, err := c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Apply(ctx, ac, o)
+				_, err := adm.ValidatingAdmissionPolicyBindings().Apply(ctx, ac, o)
 				return err
+			},
+			func(ctx context.Context, _, name string, o metav1.DeleteOptions) error {
+				return adm.ValidatingAdmissionPolicyBindings().Delete(ctx, name, o)
 			}),
 	}
-}
-
-func ptrs[T any](items []T) []*T {
-	out := make([]*T, len(items))
-	for i := range items {
-		out[i] = &items[i]
-	}
-	return out
 }
 
 // normalize turns an apply configuration into plain JSON values so a desired
@@ -269,18 +217,4 @@ func dropEmpty(v any) any {
 		}
 	}
 	return v
-}
-
-func key(ns, name string) string { return ns + "/" + name }
-
-func splitKey(k string) (ns, name string) {
-	ns, name, _ = strings.Cut(k, "/")
-	return ns, name
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -24,7 +24,7 @@ func newProgress(w io.Writer, total int) *progress {
 	return &progress{w: w, terminal: isTerminal(w), total: total, nextStep: total / 10}
 }
 
-func (p *progress) report(apply.Result) {
+func (p *progress) report(apply.Change) {
 	p.done++
 	if p.total < 50 {
 		return // small runs finish before a bar would help

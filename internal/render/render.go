@@ -63,6 +63,10 @@ func Tenant(t v1alpha1.Tenant) []Object {
 	return append(objs, networkPolicies(t)...)
 }
 
+// Shared renders the cluster-wide objects every tenant shares: the admission
+// policy that limits what tenant admins may bind, and its binding.
+func Shared() []Object { return admissionPolicy() }
+
 // Tenants renders many tenants and the admission policy they share; all
 // cluster-scoped objects come first.
 func Tenants(ts []v1alpha1.Tenant) []Object {
