@@ -7,11 +7,12 @@ import (
 )
 
 // TenantDefaultsKind is the kind of the document that states guardrails once
-// for every tenant in the same input.
+// for the tenants that name it.
 const TenantDefaultsKind = "TenantDefaults"
 
-// TenantDefaults holds the guardrails every Tenant of the same input gets
-// unless it sets its own. At most one per input; metadata.name is free.
+// TenantDefaults holds guardrails shared by many tenants. It is cluster-scoped
+// and named; a Tenant inherits it by naming it in spec.defaults, field by
+// field beneath its own values and above bulkhead's built-in defaults.
 type TenantDefaults struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

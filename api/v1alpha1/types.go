@@ -36,7 +36,11 @@ type TenantSpec struct {
 	// "<name>-user" with role edit.
 	Members []Member `json:"members,omitempty"`
 
-	// Guardrails override the TenantDefaults document and bulkhead's
+	// Defaults names the TenantDefaults this tenant inherits guardrails
+	// from. Unset: bulkhead's built-in defaults only.
+	Defaults string `json:"defaults,omitempty"`
+
+	// Guardrails override the named TenantDefaults and bulkhead's
 	// built-in defaults, field by field.
 	Guardrails `json:",inline"`
 }

@@ -48,6 +48,9 @@ func writeSpec(path, prefix string, n int, form string) error {
 			fmt.Fprintln(w, "---")
 		}
 		fmt.Fprintf(w, "apiVersion: bulkhead.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: %s-%04d\n", prefix, i)
+		if form == formDefaults {
+			fmt.Fprintf(w, "spec:\n  defaults: bench\n")
+		}
 		if form == formInline {
 			fmt.Fprintf(w, "spec:\n%s", indent(guardrails))
 		}

@@ -53,13 +53,13 @@ func TestGPULab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.Defaults == nil || in.Defaults.Name != "gpu-lab" || in.Defaults.Kind != v1alpha1.TenantDefaultsKind ||
-		in.DefaultsSource.String() != "testdata/valid/gpu-lab.yaml:1" {
-		t.Fatalf("defaults %+v from %v", in.Defaults, in.DefaultsSource)
+	if len(in.Defaults) == 0 || in.Defaults[0].Name != "gpu-lab" || in.Defaults[0].Kind != v1alpha1.TenantDefaultsKind ||
+		in.Defaults[0].Source.String() != "testdata/valid/gpu-lab.yaml:1" {
+		t.Fatalf("defaults %+v from %v", in.Defaults, in.Defaults[0].Source)
 	}
 	// The defaults stay as written.
-	if in.Defaults.Spec.Limits != nil || in.Defaults.Spec.Quota.Pods != nil {
-		t.Errorf("Defaults were resolved: %+v", in.Defaults.Spec)
+	if in.Defaults[0].Spec.Limits != nil || in.Defaults[0].Spec.Quota.Pods != nil {
+		t.Errorf("Defaults were resolved: %+v", in.Defaults[0].Spec)
 	}
 	if len(in.Tenants) != 1 {
 		t.Fatalf("got %d tenants", len(in.Tenants))
@@ -106,7 +106,7 @@ func TestGPULab(t *testing.T) {
 	}
 	// The tenant's peers are copies: changing them leaves the defaults be.
 	n.AllowFrom[1].NamespaceSelector.MatchLabels["team"] = "changed"
-	if in.Defaults.Spec.Network.AllowFrom[1].NamespaceSelector.MatchLabels["team"] != "monitoring" {
+	if in.Defaults[0].Spec.Network.AllowFrom[1].NamespaceSelector.MatchLabels["team"] != "monitoring" {
 		t.Error("the tenant shares its allowFrom with the TenantDefaults")
 	}
 }

@@ -10,7 +10,11 @@ import (
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 )
 
-const defaultsHeader = "apiVersion: bulkhead.dev/v1alpha1\nkind: TenantDefaults\n"
+// defaultsHeader starts a TenantDefaults named lab; inheriting tenants name it.
+const defaultsHeader = "apiVersion: bulkhead.dev/v1alpha1\nkind: TenantDefaults\nmetadata: {name: lab}\n"
+
+// inheriting is withSpec for a tenant that names the TenantDefaults lab.
+func inheriting(name, spec string) string { return withSpec(name, "  defaults: lab\n"+spec) }
 
 // withSpec is a tenant document named name with the given spec lines.
 func withSpec(name, spec string) string {
@@ -28,12 +32,12 @@ func TestGuardrailRules(t *testing.T) {
 		{"privileged and open are explicit opt-outs", withSpec("a", "  podSecurity: privileged\n  network: {mode: open, egress: open}\n"), nil},
 		{"open network drops inherited peers and egress",
 			defaultsHeader + "spec:\n  network: {allowFrom: [{namespace: x}], egress: restricted, egressCIDRs: [10.0.0.0/8]}\n---\n" +
-				withSpec("a", "  network: {mode: open}\n"), nil},
+				inheriting("a", "  network: {mode: open}\n"), nil},
 		{"open egress drops inherited CIDRs",
-			defaultsHeader + "spec:\n  network: {egress: restricted, egressCIDRs: [10.0.0.0/8]}\n---\n" + withSpec("a", "  network: {egress: open}\n"), nil},
+			defaultsHeader + "spec:\n  network: {egress: restricted, egressCIDRs: [10.0.0.0/8]}\n---\n" + inheriting("a", "  network: {egress: open}\n"), nil},
 		{"peers need an open network's owner to allow them",
-			defaultsHeader + "spec:\n  network: {mode: open}\n---\n" + withSpec("a", "  network:\n    allowFrom: [{namespace: x}]\n"),
-			[]string{"in.yaml:12: spec.network.allowFrom: Forbidden: the network mode is open (set by the TenantDefaults at in.yaml:4)"}},
+			defaultsHeader + "spec:\n  network: {mode: open}\n---\n" + inheriting("a", "  network:\n    allowFrom: [{namespace: x}]\n"),
+			[]string{"in.yaml:14: spec.network.allowFrom: Forbidden: the network mode is open (set by the TenantDefaults at in.yaml:5)"}},
 		{"restricted egress in an open network", withSpec("a", "  network:\n    mode: open\n    egress: restricted\n"),
 			[]string{"in.yaml:8: spec.network.egress: Forbidden: egress cannot be restricted when the network mode is open"}},
 		{"CIDRs with inherited open egress", withSpec("a", "  network:\n    egressCIDRs: [10.0.0.0/8]\n"),
@@ -52,8 +56,8 @@ func TestGuardrailRules(t *testing.T) {
 		{"default request above default limit", withSpec("a", "  limits:\n    defaultRequest: {memory: 4Gi}\n    default: {memory: 2Gi}\n"),
 			[]string{`in.yaml:7: spec.limits.defaultRequest[memory]: Invalid value: "4Gi": must not be more than the default limit, 2Gi (spec.limits.default[memory])`}},
 		{"a conflict of the defaults is reported once, on the defaults",
-			defaultsHeader + "spec:\n  limits:\n    max: {memory: 1Gi}\n---\n" + minimal("a") + "---\n" + minimal("b"),
-			[]string{`in.yaml:5: spec.limits.max[memory]: Invalid value: "1Gi": must not be less than the default limit, 2Gi (bulkhead's built-in default)`}},
+			defaultsHeader + "spec:\n  limits:\n    max: {memory: 1Gi}\n---\n" + inheriting("a", "") + "---\n" + inheriting("b", ""),
+			[]string{`in.yaml:6: spec.limits.max[memory]: Invalid value: "1Gi": must not be less than the default limit, 2Gi (bulkhead's built-in default)`}},
 		{"whole numbers", withSpec("a", "  quota: {gpus: 1.5, pods: 10, cpu: 1.5}\n  limits:\n    max: {example.com/fpga: 500m}\n"),
 			[]string{`in.yaml:6: spec.quota.gpus: Invalid value: "1500m": must be a whole number`,
 				`in.yaml:8: spec.limits.max[example.com/fpga]: Invalid value: "500m": must be a whole number`}},
@@ -70,17 +74,23 @@ func TestGuardrailRules(t *testing.T) {
 			[]string{"in.yaml:7: spec.quota.memory: Invalid value: must be a quantity such as 4, 500m or 64Gi, not a list",
 				"in.yaml:8: spec.quota.pods: Invalid value: must be a quantity such as 4, 500m or 64Gi, not a mapping"}},
 		{"an undecodable inherited value causes nothing else",
-			defaultsHeader + "spec:\n  limits:\n    max: {memory: lots}\n---\n" + withSpec("a", "  limits:\n    default: {memory: 8Gi}\n"),
-			[]string{"in.yaml:5: spec.limits.max[memory]: Invalid value: must be a quantity"}},
+			defaultsHeader + "spec:\n  limits:\n    max: {memory: lots}\n---\n" + inheriting("a", "  limits:\n    default: {memory: 8Gi}\n"),
+			[]string{"in.yaml:6: spec.limits.max[memory]: Invalid value: must be a quantity"}},
 		{"guardrails of the wrong type", withSpec("a", "  quota: 5\n"), []string{"in.yaml:6: spec.quota: Invalid value: must be a mapping"}},
-		{"unknown field in TenantDefaults", defaultsHeader + "metadata: {name: x}\nspecs: {}\n---\n" + minimal("a"),
+		{"unknown field in TenantDefaults", defaultsHeader + "specs: {}\n---\n" + inheriting("a", ""),
 			[]string{`in.yaml:4: specs: Unknown field; rename it to "spec" or remove it (a TenantDefaults document takes: apiVersion, kind, metadata, spec)`}},
-		{"TenantDefaults metadata", defaultsHeader + "metadata:\n  name: Lab\n  namespace: x\n---\n" + minimal("a"),
+		{"TenantDefaults metadata", "apiVersion: bulkhead.dev/v1alpha1\nkind: TenantDefaults\nmetadata:\n  name: Lab\n  namespace: x\n---\n" + withSpec("a", "  defaults: Lab\n"),
 			[]string{`in.yaml:4: metadata.name: Invalid value: "Lab"`, "in.yaml:5: metadata.namespace: Forbidden"}},
+		{"unknown defaults", defaultsHeader + "---\n" + withSpec("a", "  defaults: gpu\n"),
+			[]string{`in.yaml:10: spec.defaults: Not found: "gpu"; the input defines these TenantDefaults: lab; name one of them or pass the file that defines gpu`}},
+		{"defaults of the old form", defaultsHeader + "---\n" + minimal("a"),
+			[]string{`in.yaml:8: spec.defaults: Required value: this file holds TenantDefaults "lab", which no longer applies to every tenant of the input: add ` + "`defaults: lab`"}},
+		{"defaults without a name", "apiVersion: bulkhead.dev/v1alpha1\nkind: TenantDefaults\nspec: {}\n---\n" + minimal("a"),
+			[]string{`in.yaml:1: metadata.name: Required value: tenants name the TenantDefaults they inherit`}},
 		{"TenantDefaults without tenants", "# only defaults\n" + defaultsHeader + "spec: {podSecurity: restricted}\n",
-			[]string{"in.yaml:2: no Tenant documents found: a TenantDefaults applies to the tenants loaded along with it"}},
-		{"defaults after the tenants", minimal("a") + "---\n" + defaultsHeader + "spec:\n  podSecurity: strict\n",
-			[]string{`in.yaml:9: spec.podSecurity: Unsupported value: "strict"`}},
+			[]string{"in.yaml:2: no Tenant documents found: a TenantDefaults applies to the tenants that name it"}},
+		{"defaults after the tenants", inheriting("a", "") + "---\n" + defaultsHeader + "spec:\n  podSecurity: strict\n",
+			[]string{`in.yaml:12: spec.podSecurity: Unsupported value: "strict"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,10 +127,10 @@ func TestGuardrailRules(t *testing.T) {
 func TestTwoDefaultsAcrossFiles(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "a.yaml", defaultsHeader+"spec: {podSecurity: restricted}\n")
-	write(t, dir, "b.yaml", minimal("bob")+"---\n# the second one\n"+defaultsHeader)
+	write(t, dir, "b.yaml", inheriting("bob", "")+"---\n# the second one\n"+defaultsHeader)
 	_, err := Load([]string{dir}, nil)
 	errs := problems(t, err)
-	want := dir + "/b.yaml:7: Duplicate value: a TenantDefaults document is already defined at " + dir + "/a.yaml:1"
+	want := dir + `/b.yaml:9: metadata.name: Duplicate value: "lab": a TenantDefaults of that name is already defined at ` + dir + "/a.yaml:1"
 	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), want) {
 		t.Errorf("got %v\nwant %s", err, want)
 	}
@@ -128,14 +138,13 @@ func TestTwoDefaultsAcrossFiles(t *testing.T) {
 
 func TestValidateInput(t *testing.T) {
 	in := &Input{
-		Tenants: []Tenant{tenant("a", v1alpha1.TenantSpec{Guardrails: v1alpha1.Guardrails{
+		Tenants: []Tenant{tenant("a", v1alpha1.TenantSpec{Defaults: "lab", Guardrails: v1alpha1.Guardrails{
 			Network: &v1alpha1.Network{AllowFrom: []v1alpha1.NetworkPeer{{Namespace: "x"}}},
 		}}, Source{File: "cluster"})},
-		Defaults: &v1alpha1.TenantDefaults{ObjectMeta: metav1.ObjectMeta{Name: "lab"}, Spec: v1alpha1.Guardrails{
+		Defaults: []Defaults{{TenantDefaults: v1alpha1.TenantDefaults{ObjectMeta: metav1.ObjectMeta{Name: "lab"}, Spec: v1alpha1.Guardrails{
 			PodSecurity: "strict",
 			Network:     &v1alpha1.Network{Mode: v1alpha1.NetworkOpen},
-		}},
-		DefaultsSource: Source{File: "defaults.yaml", Line: 3},
+		}}, Source: Source{File: "defaults.yaml", Line: 3}}},
 	}
 	err := ValidateInput(in)
 	errs := problems(t, err)

@@ -11,23 +11,56 @@ import (
 type Input struct {
 	// Tenants in input order, defaulted, with complete guardrails.
 	Tenants []Tenant
-	// Defaults is the TenantDefaults document as written (its spec not
-	// merged with the built-ins), nil when the input has none. Its
-	// guardrails are already resolved into every tenant.
-	Defaults *v1alpha1.TenantDefaults
-	// DefaultsSource says where Defaults was defined.
-	DefaultsSource Source
+	// Defaults are the TenantDefaults documents as written (their specs not
+	// merged with the built-ins), in input order. Each tenant's guardrails
+	// are already resolved against the one it names.
+	Defaults []Defaults
+	// defaultsResolved says the tenants' guardrails already hold what they
+	// inherit, so their spec.defaults need not be found in Defaults.
+	defaultsResolved bool
 }
 
-// defaultsIndex stands for the TenantDefaults document where findings and
-// locators take the index of a tenant.
-const defaultsIndex = -1
+// Defaults is one TenantDefaults document and where it came from.
+type Defaults struct {
+	v1alpha1.TenantDefaults
+	Source Source
+}
+
+// DefaultsNamed returns the TenantDefaults called name, nil if there is none.
+func (in *Input) DefaultsNamed(name string) *Defaults {
+	for i := range in.Defaults {
+		if in.Defaults[i].Name == name {
+			return &in.Defaults[i]
+		}
+	}
+	return nil
+}
+
+// DefaultsNames lists the names of the input's TenantDefaults, for messages.
+func (in *Input) DefaultsNames() string {
+	if len(in.Defaults) == 0 {
+		return "none"
+	}
+	names := make([]string, len(in.Defaults))
+	for i, d := range in.Defaults {
+		names[i] = d.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// Findings and locators index tenants from 0 and TenantDefaults documents
+// from -1 down: defaultsIndex(0) is the first TenantDefaults.
+func defaultsIndex(d int) int { return -1 - d }
+
+func isDefaults(i int) (int, bool) { return -1 - i, i < 0 }
 
 // finish decodes and validates everything read; see Load.
 func (l *loader) finish() (*Input, error) {
 	in := &Input{}
-	var docs []decoded
-	var defaultsDoc decoded
+	var docs, defaultsDocs []decoded
+	// withDefaults marks the inputs (files) that hold a TenantDefaults: a
+	// tenant there that names none is written in the old form.
+	withDefaults := map[string]string{}
 	for _, stream := range l.inputs {
 		for _, d := range l.decodeStream(stream) {
 			src := Source{File: stream.name, Line: d.doc.line(d.doc.root)}
@@ -35,24 +68,30 @@ func (l *loader) finish() (*Input, error) {
 			case d.tenant != nil:
 				in.Tenants = append(in.Tenants, Tenant{Tenant: *d.tenant, Source: src})
 				docs = append(docs, d)
-			case d.defaults != nil && in.Defaults == nil:
-				in.Defaults, in.DefaultsSource, defaultsDoc = d.defaults, src, d
 			case d.defaults != nil:
-				// Tenants cannot say which of two they mean, and merging
-				// them silently would hide which value wins.
-				l.errs = append(l.errs, Error{File: src.File, Line: src.Line, Detail: fmt.Sprintf(
-					"Duplicate value: a TenantDefaults document is already defined at %s, and one input takes at most one "+
-						"since it applies to every tenant; merge the two into one document", in.DefaultsSource)})
+				if prev := in.DefaultsNamed(d.defaults.Name); prev != nil && d.defaults.Name != "" {
+					l.errs = append(l.errs, Error{File: src.File, Line: src.Line, Field: "metadata.name", Detail: fmt.Sprintf(
+						"Duplicate value: %q: a TenantDefaults of that name is already defined at %s; rename one of them or merge the two", d.defaults.Name, prev.Source)})
+					continue
+				}
+				in.Defaults = append(in.Defaults, Defaults{TenantDefaults: *d.defaults, Source: src})
+				defaultsDocs = append(defaultsDocs, d)
+				if _, ok := withDefaults[src.File]; !ok {
+					withDefaults[src.File] = d.defaults.Name
+				}
 			}
 		}
 	}
-	if len(in.Tenants) == 0 && in.Defaults != nil && len(l.errs) == 0 {
-		l.errs = append(l.errs, Error{File: in.DefaultsSource.File, Line: in.DefaultsSource.Line, Detail: "no Tenant documents found: " +
-			"a TenantDefaults applies to the tenants loaded along with it; pass the tenant specs in the same run"})
+	if len(in.Tenants) == 0 && len(in.Defaults) > 0 && len(l.errs) == 0 {
+		l.errs = append(l.errs, Error{File: in.Defaults[0].Source.File, Line: in.Defaults[0].Source.Line, Detail: "no Tenant documents found: " +
+			"a TenantDefaults applies to the tenants that name it; pass the tenant specs in the same run"})
 	}
 	locate := func(i int, path string) Source {
-		src, d := in.DefaultsSource, defaultsDoc
-		if i != defaultsIndex {
+		var src Source
+		var d decoded
+		if di, ok := isDefaults(i); ok {
+			src, d = in.Defaults[di].Source, defaultsDocs[di]
+		} else {
 			src, d = in.Tenants[i].Source, docs[i]
 		}
 		if line := lineOf(lookup(d.doc.root, path, false)); line > 0 {
@@ -61,11 +100,13 @@ func (l *loader) finish() (*Input, error) {
 		return src
 	}
 	var findings []finding
-	for _, f := range validateAll(in, locate) {
-		bad := defaultsDoc.badPaths
-		if f.tenant != defaultsIndex {
-			bad = docs[f.tenant].badPaths
-		}
+	for _, f := range append(validateAll(in, locate), oldForm(in, withDefaults)...) {
+		bad := func() []string {
+			if di, ok := isDefaults(f.tenant); ok {
+				return defaultsDocs[di].badPaths
+			}
+			return docs[f.tenant].badPaths
+		}()
 		if !underAny(f.err.Field, bad) && !anyUnder(f.related, bad) {
 			findings = append(findings, f)
 		}
@@ -74,14 +115,37 @@ func (l *loader) finish() (*Input, error) {
 	if err := asError(l.errs, l.order); err != nil {
 		return nil, err
 	}
-	var defaults *v1alpha1.Guardrails
-	if in.Defaults != nil {
-		defaults = &in.Defaults.Spec
-	}
 	for i := range in.Tenants {
-		DefaultWith(&in.Tenants[i].Tenant, defaults)
+		DefaultWith(&in.Tenants[i].Tenant, in.inherited(in.Tenants[i].Spec.Defaults))
 	}
 	return in, nil
+}
+
+// inherited is the guardrails of the TenantDefaults called name; nil for
+// none (or an unknown name, which validation reports).
+func (in *Input) inherited(name string) *v1alpha1.Guardrails {
+	if d := in.DefaultsNamed(name); d != nil && name != "" {
+		return &d.Spec
+	}
+	return nil
+}
+
+// oldForm refuses tenants written for the time when a TenantDefaults applied
+// to every tenant of its input: a tenant that names no defaults, in a file
+// that holds a TenantDefaults, would silently lose those guardrails.
+func oldForm(in *Input, withDefaults map[string]string) []finding {
+	var out []finding
+	for i, t := range in.Tenants {
+		name, ok := withDefaults[t.Source.File]
+		if !ok || name == "" || t.Spec.Defaults != "" {
+			continue // a TenantDefaults without a name has its own error
+		}
+		out = append(out, finding{tenant: i, at: "metadata.name", err: Error{Field: "spec.defaults", Detail: fmt.Sprintf(
+			"Required value: this file holds TenantDefaults %q, which no longer applies to every tenant of the input: "+
+				"add `defaults: %s` to this tenant's spec to keep its guardrails (or move the tenant to a file without TenantDefaults "+
+				"for bulkhead's built-in defaults)", name, name)}})
+	}
+	return out
 }
 
 // decodeStream splits and decodes one input, recording its problems.

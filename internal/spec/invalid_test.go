@@ -45,8 +45,10 @@ var invalidCases = map[string]struct {
 	"merge-key.yaml":                  {9, []string{"merge keys (<<) are not supported"}},
 
 	// Guardrails and TenantDefaults.
-	"two-defaults.yaml": {12, []string{"Duplicate value: a TenantDefaults document is already defined at testdata/invalid/two-defaults.yaml:2",
-		"merge the two into one"}},
+	"defaults-missing.yaml":  {13, []string{`spec.defaults: Not found: "gpulab"`, "the input defines these TenantDefaults: gpu-lab"}},
+	"defaults-old-form.yaml": {14, []string{`spec.defaults: Required value: this file holds TenantDefaults "researchers"`, "add `defaults: researchers` to this tenant's spec"}},
+	"two-defaults.yaml": {15, []string{`metadata.name: Duplicate value: "lab": a TenantDefaults of that name is already defined at testdata/invalid/two-defaults.yaml:2`,
+		"rename one of them or merge the two"}},
 	"defaults-unknown-field.yaml": {8, []string{"spec.quota.gpu: Unknown field", `rename it to "gpus"`, "spec.quota takes: gpus, gpuResource"}},
 	"negative-gpus.yaml":          {8, []string{`spec.quota.gpus: Invalid value: "-1": must not be negative`, "use 0 to allow none"}},
 	"bad-quantity.yaml":           {9, []string{"spec.quota.memory: Invalid value: must be a quantity", `not the string "lots"`, "write a number"}},
@@ -57,8 +59,8 @@ var invalidCases = map[string]struct {
 		`rename it to "cpu"`}},
 	"defaultrequest-above-max.yaml": {9, []string{`spec.limits.defaultRequest[cpu]: Invalid value: "2": must not be more than the max, 1 (spec.limits.max[cpu])`,
 		"lower it to 1 or less"}},
-	"default-above-defaults-max.yaml": {16, []string{`spec.limits.default[memory]: Invalid value: "32Gi": must not be more than the max, 16Gi`,
-		"set by the TenantDefaults at testdata/invalid/default-above-defaults-max.yaml:7", "lower it to 16Gi or less"}},
+	"default-above-defaults-max.yaml": {18, []string{`spec.limits.default[memory]: Invalid value: "32Gi": must not be more than the max, 16Gi`,
+		"set by the TenantDefaults at testdata/invalid/default-above-defaults-max.yaml:8", "lower it to 16Gi or less"}},
 	"unknown-pod-security.yaml": {7, []string{`spec.podSecurity: Unsupported value: "strict"`, `"baseline", "restricted", "privileged"`}},
 	"unknown-network-mode.yaml": {8, []string{`spec.network.mode: Unsupported value: "closed"`, `"isolated", "open"`, "set mode to one of them"}},
 	"bad-cidr.yaml":             {11, []string{`spec.network.egressCIDRs[1]: Invalid value: "10.20.0.0/33"`, "prefix length out of range"}},

@@ -28,8 +28,8 @@ type Tenant struct {
 // Load reads every path: files (whatever their extension), directories
 // (recursively, taking *.yaml and *.yml files in lexical order and skipping
 // hidden entries) and "-" for stdin. It decodes every document strictly,
-// validates the tenants, applies the defaults (including a TenantDefaults
-// document, wherever it appears in the input) and returns the tenants in
+// validates the tenants, applies the defaults (the TenantDefaults each
+// tenant names in spec.defaults, wherever it appears in the input) and returns the tenants in
 // input order, each with complete guardrails. On any problem it returns no
 // tenants and an *Errors listing every problem found, so that nothing is
 // applied from a half-valid spec. LoadAll also returns the TenantDefaults.

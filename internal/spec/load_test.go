@@ -64,23 +64,31 @@ func TestLoadDirectory(t *testing.T) {
 	}
 }
 
-// TestDefaultsApplyWhereverTheyAre: the TenantDefaults in gpu-lab.yaml
-// applies to the tenants of files read before it and after it.
-func TestDefaultsApplyWhereverTheyAre(t *testing.T) {
+// TestDefaultsApplyToTenantsThatNameThem: the TenantDefaults in gpu-lab.yaml
+// applies to the tenants that name it, wherever it is read, and to no other.
+func TestDefaultsApplyToTenantsThatNameThem(t *testing.T) {
 	in, err := LoadAll([]string{"testdata/valid"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.Defaults == nil || in.DefaultsSource.String() != "testdata/valid/gpu-lab.yaml:1" {
-		t.Fatalf("defaults %v from %v", in.Defaults, in.DefaultsSource)
+	if len(in.Defaults) != 1 || in.Defaults[0].Source.String() != "testdata/valid/gpu-lab.yaml:1" {
+		t.Fatalf("defaults %v", in.Defaults)
 	}
+	inheriting := 0
 	for _, tn := range in.Tenants {
-		if tn.Spec.PodSecurity != v1alpha1.PodSecurityRestricted || len(tn.Spec.Network.AllowFrom) != 2 {
-			t.Errorf("%s (%s) did not get the TenantDefaults: %+v", tn.Name, tn.Source, tn.Spec.Guardrails)
+		got := tn.Spec.PodSecurity == v1alpha1.PodSecurityRestricted && len(tn.Spec.Network.AllowFrom) == 2
+		if want := tn.Spec.Defaults == "gpu-lab"; got != want {
+			t.Errorf("%s (%s) names defaults %q, inherited them: %v", tn.Name, tn.Source, tn.Spec.Defaults, got)
+		}
+		if got {
+			inheriting++
 		}
 		if missing := incomplete(tn.Spec.Guardrails); missing != "" {
 			t.Errorf("guardrails of %s lack %s", tn.Name, missing)
 		}
+	}
+	if inheriting == 0 {
+		t.Error("no tenant inherited gpu-lab")
 	}
 }
 

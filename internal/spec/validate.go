@@ -39,26 +39,27 @@ type locator func(tenant int, path string) Source
 // ValidateInput also takes a TenantDefaults. Problems carry the tenant's
 // Source. It returns nil or *Errors.
 func Validate(tenants []Tenant) error {
-	return ValidateInput(&Input{Tenants: tenants})
+	return ValidateInput(&Input{Tenants: tenants, defaultsResolved: true})
 }
 
 // ValidateInput is Validate for tenants together with their TenantDefaults:
-// it checks the TenantDefaults document and each tenant with its guardrails
-// resolved against it. Problems of the TenantDefaults carry DefaultsSource.
+// it checks each TenantDefaults document and each tenant with its guardrails
+// resolved against the one it names. Problems of a TenantDefaults carry its
+// Source.
 func ValidateInput(in *Input) error {
 	if in == nil {
 		return nil
 	}
 	var files []string
-	if in.Defaults != nil {
-		files = append(files, in.DefaultsSource.File)
+	for _, d := range in.Defaults {
+		files = append(files, d.Source.File)
 	}
 	for _, t := range in.Tenants {
 		files = append(files, t.Source.File)
 	}
 	locate := func(i int, _ string) Source {
-		if i == defaultsIndex {
-			return in.DefaultsSource
+		if di, ok := isDefaults(i); ok {
+			return in.Defaults[di].Source
 		}
 		return in.Tenants[i].Source
 	}
@@ -84,18 +85,27 @@ func locateAll(findings []finding, locate locator) []Error {
 // what it inherits, then the tenants together.
 func validateAll(in *Input, locate locator) []finding {
 	var out []finding
-	var inherited *v1alpha1.Guardrails
-	if d := in.Defaults; d != nil {
-		inherited = &d.Spec
-		for _, f := range validateDefaults(d) {
-			f.tenant = defaultsIndex
+	for di := range in.Defaults {
+		for _, f := range validateDefaults(&in.Defaults[di].TenantDefaults) {
+			f.tenant = defaultsIndex(di)
 			out = append(out, f)
 		}
 	}
-	defaultsAt := func(path string) Source { return locate(defaultsIndex, path) }
 	for i, t := range in.Tenants {
 		found := validateTenant(t.Tenant)
 		found = append(found, checkGuardrails(&t.Spec.Guardrails)...)
+		var inherited *v1alpha1.Guardrails
+		var defaultsAt func(path string) Source
+		if name := t.Spec.Defaults; name != "" {
+			if d := in.DefaultsNamed(name); d != nil {
+				di := slices.IndexFunc(in.Defaults, func(x Defaults) bool { return x.Name == name })
+				inherited = &d.Spec
+				defaultsAt = func(path string) Source { return locate(defaultsIndex(di), path) }
+			} else if !in.defaultsResolved {
+				found = append(found, finding{err: problem(field.NotFound(field.NewPath("spec", "defaults"), name),
+					"the input defines these TenantDefaults: "+in.DefaultsNames()+"; name one of them or pass the file that defines "+name)})
+			}
+		}
 		found = append(found, checkCombined(&t.Spec.Guardrails, inherited, defaultsAt)...)
 		for _, f := range found {
 			f.tenant = i
@@ -105,21 +115,22 @@ func validateAll(in *Input, locate locator) []finding {
 	return append(out, validateTogether(in.Tenants, locate)...)
 }
 
-// validateDefaults checks a TenantDefaults document. Its name is optional,
-// since nothing refers to it, but must be a valid object name when given,
-// so the document could be stored in a cluster as it is.
+// validateDefaults checks a TenantDefaults document. Tenants refer to it by
+// name, which must be a valid object name so the document can be stored in
+// a cluster as it is.
 func validateDefaults(d *v1alpha1.TenantDefaults) []finding {
 	var out []finding
 	add := func(fe *field.Error, hint string) {
 		out = append(out, finding{err: problem(fe, hint)})
 	}
-	if d.Name != "" {
-		if msgs := validation.IsDNS1123Subdomain(d.Name); len(msgs) > 0 {
-			add(field.Invalid(field.NewPath("metadata", "name"), d.Name, strings.Join(msgs, "; ")), "rename it or leave the name out")
-		}
+	if d.Name == "" {
+		add(field.Required(field.NewPath("metadata", "name"), "tenants name the TenantDefaults they inherit"),
+			"name it, and set spec.defaults to that name in the tenants that should inherit it")
+	} else if msgs := validation.IsDNS1123Subdomain(d.Name); len(msgs) > 0 {
+		add(field.Invalid(field.NewPath("metadata", "name"), d.Name, strings.Join(msgs, "; ")), "rename it")
 	}
 	if d.Namespace != "" {
-		add(field.Forbidden(field.NewPath("metadata", "namespace"), "a TenantDefaults applies to every tenant of its input and has no namespace"),
+		add(field.Forbidden(field.NewPath("metadata", "namespace"), "a TenantDefaults is cluster-scoped and has no namespace"),
 			"remove metadata.namespace")
 	}
 	out = append(out, validateLabels(d.Labels, d.Annotations)...)
