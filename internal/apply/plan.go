@@ -40,12 +40,13 @@ type planner struct {
 	wantNS []string
 
 	mu        sync.Mutex
+	seen      map[*Change]bool
 	conflicts [][]error
 	stale     [][]Change
 }
 
 func newPlanner(r *Reconciler, scope Scope) *planner {
-	return &planner{r: r, scope: scope, byKey: map[string]*Change{}, tenantOf: map[string]int{}}
+	return &planner{r: r, scope: scope, byKey: map[string]*Change{}, tenantOf: map[string]int{}, seen: map[*Change]bool{}}
 }
 
 // want adds a set of desired objects; tenant "" stands for the shared ones.
@@ -217,7 +218,11 @@ func (p *planner) observe(k kind, obj metav1.Object) error {
 	ref := Ref{Kind: k.kind, APIVersion: k.apiVersion, Namespace: obj.GetNamespace(), Name: obj.GetName()}
 	labels := obj.GetLabels()
 	if c := p.byKey[ref.key()]; c != nil {
-		if c.Action != Created {
+		p.mu.Lock()
+		seen := p.seen[c]
+		p.seen[c] = true
+		p.mu.Unlock()
+		if seen {
 			return nil // read twice (by name and by label)
 		}
 		return p.compare(k, c, obj)
