@@ -90,6 +90,9 @@ the isolation with each member's own credentials.`,
 	root.SetOut(s.Out)
 	root.SetErr(s.ErrOut)
 	f.addFlags(root)
+	var log logging
+	log.addFlags(root)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return log.setup(s.ErrOut) }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitInvalid, err: fmt.Errorf("%w\nSee '%s --help'", err, c.CommandPath())}
 	})
