@@ -1,18 +1,32 @@
 # bulkhead: two commands set everything up on a fresh machine.
 #   make demo   build, start a local control plane, provision bob and alice, prove isolation
 #   make test   unit and end-to-end tests (the e2e tests start their own control plane)
+#   make install  bulkhead and the kubectl plugin kubectl-bulkhead into $(INSTALL_DIR)
 
 GO        ?= go
 BIN       := bin/bulkhead
 export BULKHEAD_BIN_DIR ?= $(CURDIR)/.cache/bin
 KUBECONFIG_LOCAL := $(CURDIR)/.local/admin.kubeconfig
+# Where go install puts binaries: $GOBIN, else the first GOPATH entry's bin.
+INSTALL_DIR ?= $(or $(shell $(GO) env GOBIN),$(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin)
 
-.PHONY: all build control-plane chromium test unit e2e demo cluster-up cluster-down fmt vet clean
+.PHONY: all build install uninstall control-plane chromium test unit e2e demo cluster-up cluster-down fmt vet clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) .
+
+# kubectl-bulkhead is a symlink, so `kubectl bulkhead ...` runs the same
+# binary as a kubectl plugin (krew's naming: kubectl-NAME on the PATH).
+install: build
+	install -d $(DESTDIR)$(INSTALL_DIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(INSTALL_DIR)/bulkhead
+	ln -sf bulkhead $(DESTDIR)$(INSTALL_DIR)/kubectl-bulkhead
+	@echo "installed $(DESTDIR)$(INSTALL_DIR)/bulkhead and kubectl-bulkhead; $(INSTALL_DIR) must be on your PATH" >&2
+
+uninstall:
+	rm -f $(DESTDIR)$(INSTALL_DIR)/bulkhead $(DESTDIR)$(INSTALL_DIR)/kubectl-bulkhead
 
 # etcd, kube-apiserver and kube-controller-manager, built from the Go module
 # proxy only when missing (about 10 minutes cold).

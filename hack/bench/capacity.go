@@ -21,7 +21,7 @@ import (
 	"k8s.io/client-go/util/flowcontrol"
 )
 
-// The "server capacity" client: what BASELINES.md measured at ~1,100
+// The "server capacity" client: what docs/baselines.md measured at ~1,100
 // objects/s on this machine kind.
 const (
 	capacityWorkers = 32

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Benchmarks run on the worlds BASELINES.md measures other tools on:
+// Benchmarks run on the worlds docs/baselines.md measures other tools on:
 // "baseline-N" is Synthetic(N) (100 ClusterRoles, 400 ClusterRoleBindings),
 // "scaled-5000" is SyntheticScaled(5000) (50,000 RoleBindings, 20,000
 // Roles, 500 ClusterRoles, 2,000 ClusterRoleBindings).
@@ -30,7 +30,7 @@ func benchWorlds() []benchWorld {
 // heapPeak samples runtime.MemStats.HeapAlloc while a benchmark runs. The
 // peak includes the snapshot and, with GOGC=100, garbage up to the live
 // heap's size: it is what a process answering this needs, comparable with
-// the figures BASELINES.md gives for other tools.
+// the figures docs/baselines.md gives for other tools.
 type heapPeak struct {
 	stop chan struct{}
 	done sync.WaitGroup
@@ -148,7 +148,7 @@ func BenchmarkWhoCan(b *testing.B) {
 }
 
 // BenchmarkRules is "policy rules of one ServiceAccount" (rbac-tool
-// policy-rules in BASELINES.md), in each of 10 namespaces.
+// policy-rules in docs/baselines.md), in each of 10 namespaces.
 func BenchmarkRules(b *testing.B) {
 	snap := SyntheticScaled(5000, 1)
 	e := New(snap)

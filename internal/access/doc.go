@@ -17,5 +17,5 @@
 // wildcards and CRDs would make it unbounded, and most of it is never asked.
 //
 // Only RBAC is modelled. Other authorizers (system:masters, Node, webhooks)
-// grant access the snapshot cannot show; see ISOLATION.md item 17.
+// grant access the snapshot cannot show; see docs/isolation.md item 17.
 package access

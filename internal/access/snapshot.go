@@ -107,7 +107,7 @@ type Grant struct {
 	// engine: do not modify.
 	Rules []rbacv1.PolicyRule
 	// RoleMissing marks a dangling roleRef: whoever creates a role with
-	// that name later inherits this binding (ISOLATION.md item 20).
+	// that name later inherits this binding (docs/isolation.md item 20).
 	RoleMissing bool
 	// Inert marks a subject the authorizer never matches: an unknown kind,
 	// or a ServiceAccount without namespace in a ClusterRoleBinding.

@@ -17,7 +17,7 @@ type SyntheticSize struct {
 	ClusterRoleBindings int
 }
 
-// Synthetic is the multi-tenant world BASELINES.md measures other tools on:
+// Synthetic is the multi-tenant world docs/baselines.md measures other tools on:
 // per namespace 2 ServiceAccounts, 4 Roles, 10 RoleBindings; cluster-wide
 // 100 ClusterRoles (10 aggregated) and 400 ClusterRoleBindings. The same
 // seed gives the same world.

@@ -27,7 +27,7 @@ func newAuditCmd(s Streams, f *factory) *cobra.Command {
 		Use:   "audit [-f PATH...]",
 		Short: "Find every way one tenant can reach another or lift its own guardrails",
 		Long: `Read the cluster (or manifests with -f) and report, for every tenant, each way
-isolation breaks: the 20 patterns of ISOLATION.md, from cross-tenant bindings and
+isolation breaks: the 20 patterns of docs/isolation.md, from cross-tenant bindings and
 escalation paths (creating pods, minting tokens, reading token Secrets,
 impersonating) to dangling role references and missing pod security. The API
 server's own bootstrap policy is the baseline, not a finding.

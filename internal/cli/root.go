@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -63,7 +65,12 @@ func ExitCode(err error) int {
 // Run executes bulkhead with args (without the program name). It prints the
 // error once, on stderr, and returns it for the exit code.
 func Run(ctx context.Context, s Streams, args []string) error {
-	root := newRootCmd(s)
+	return RunAs(ctx, s, "bulkhead", args)
+}
+
+// RunAs is Run with the name that help and usage lines show: see Name.
+func RunAs(ctx context.Context, s Streams, name string, args []string) error {
+	root := newRootCmd(s, name)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
@@ -75,7 +82,17 @@ func Run(ctx context.Context, s Streams, args []string) error {
 	return err
 }
 
-func newRootCmd(s Streams) *cobra.Command {
+// Name is the name bulkhead was invoked by, from the program path argv0:
+// "kubectl bulkhead" when kubectl runs it as the plugin kubectl-bulkhead
+// (krew's naming: a binary kubectl-NAME on the PATH), else "bulkhead".
+func Name(argv0 string) string {
+	if strings.TrimSuffix(filepath.Base(argv0), ".exe") == "kubectl-bulkhead" {
+		return "kubectl bulkhead"
+	}
+	return "bulkhead"
+}
+
+func newRootCmd(s Streams, name string) *cobra.Command {
 	f := &factory{}
 	root := &cobra.Command{
 		Use:   "bulkhead",
@@ -85,6 +102,9 @@ ServiceAccounts, Roles and RoleBindings, issues expiring credentials, and proves
 the isolation with each member's own credentials.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// Help, usage and "See '... --help'" lines start with the display
+		// name, so under kubectl they read "kubectl bulkhead apply".
+		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: name},
 	}
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
@@ -106,6 +126,7 @@ the isolation with each member's own credentials.`,
 		newAuditCmd(s, f),
 		newWhoCanCmd(s, f),
 		newCanCmd(s, f),
+		newVersionCmd(s),
 	)
 	return root
 }

@@ -111,7 +111,7 @@ spec:
 	}
 }
 
-// TestAuditFindsTheProcedureSlip applies PROCEDURE.md's hand-made objects,
+// TestAuditFindsTheProcedureSlip applies docs/procedure.md's hand-made objects,
 // slip included, with real kubectl and audits the cluster: the broken
 // RoleBinding, the misplaced Role and the quota-tampering right are named,
 // and who-can agrees with kubectl auth can-i.
@@ -131,7 +131,7 @@ func TestAuditFindsTheProcedureSlip(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, kubectl(t, "apply", "-f", path), 0)
-	// What PROCEDURE.md saw: alice is locked out, bob may delete his quota.
+	// What docs/procedure.md saw: alice is locked out, bob may delete his quota.
 	r := kubectl(t, "auth", "can-i", "list", "pods", "-n", "p-alice", "--as", "system:serviceaccount:p-alice:p-alice-user")
 	if !strings.HasPrefix(r.stdout, "no") {
 		t.Fatalf("alice should be locked out of her namespace: %s", r)
