@@ -142,7 +142,7 @@ func TestApplyDryRunWritesNothing(t *testing.T) {
 	changed := "apiVersion: bulkhead.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: dry\nspec:\n  members:\n  - name: dry-user\n  - name: dry-viewer\n    role: view\n"
 	r = must(t, bulkhead(t, changed, "apply", "-f", "-", "--dry-run"), 0)
 	if !strings.Contains(r.stdout, "serviceaccount/dry-viewer in dry created (server dry run)") ||
-		!strings.Contains(r.stdout, "namespace/dry unchanged") {
+		!strings.Contains(r.stdout, "namespace/dry configured (server dry run)") {
 		t.Errorf("dry run on an existing tenant:\n%s", r)
 	}
 	if _, err := e2e.client.CoreV1().ServiceAccounts("dry").Get(t.Context(), "dry-viewer", metav1.GetOptions{}); !apierrors.IsNotFound(err) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -133,7 +134,7 @@ func TestGuardrailsTeamsPlanVerify(t *testing.T) {
 func TestPruneRevokesAndKeepsData(t *testing.T) {
 	ctx := t.Context()
 	both := writeSpec(t, tenantsYAML("p-stays", "p-leaves")+"---\napiVersion: bulkhead.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: p-team\nspec:\n  members:\n  - name: p-keep\n  - name: p-gone\n")
-	must(t, bulkhead(t, "", "apply", "-f", both), 0)
+	must(t, bulkhead(t, "", "apply", "-f", both, "--tenant-set", "p"), 0)
 	pvc := &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: "data"},
 		Spec: corev1.PersistentVolumeClaimSpec{
@@ -149,23 +150,19 @@ func TestPruneRevokesAndKeepsData(t *testing.T) {
 	gone := filepath.Join(t.TempDir(), "gone.kubeconfig")
 	must(t, bulkhead(t, "", "kubeconfig", "p-team", "--member", "p-gone", "--legacy-token", "-o", gone), 0)
 
-	// Everything else on the test cluster is a tenant too: prune against a
-	// spec of all tenants bulkhead knows but the two that leave.
-	all := discovered(t)
-	var keep []string
-	for _, n := range all {
-		if n != "p-leaves" && n != "p-team" {
-			keep = append(keep, n)
-		}
-	}
-	after := writeSpec(t, tenantsYAML(keep...)+"---\napiVersion: bulkhead.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: p-team\nspec:\n  members:\n  - name: p-keep\n")
-	r := must(t, bulkhead(t, "", "plan", "-f", after, "--prune"), 3)
-	for _, want := range []string{"- serviceaccount/p-leaves-user in p-leaves (prune)", "- namespace/p-leaves (prune)", "- serviceaccount/p-gone in p-team (prune)"} {
+	// Other tenants of the test cluster belong to no set or to other
+	// sets: pruning this set must leave them alone.
+	before := discovered(t)
+	after := writeSpec(t, tenantsYAML("p-stays")+"---\napiVersion: bulkhead.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: p-team\nspec:\n  members:\n  - name: p-keep\n")
+	must(t, bulkhead(t, "", "plan", "-f", after, "--prune"), 2) // --prune needs a set
+	r := must(t, bulkhead(t, "", "plan", "-f", after, "--tenant-set", "p", "--prune"), 3)
+	for _, want := range []string{"- serviceaccount/p-leaves-user in p-leaves (remove, revoking its tokens)", "- namespace/p-leaves (cordon",
+		"- serviceaccount/p-gone in p-team (remove, revoking its tokens)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("plan --prune lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	r = must(t, bulkhead(t, "", "apply", "-f", after, "--prune"), 0)
+	r = must(t, bulkhead(t, "", "apply", "-f", after, "--tenant-set", "p", "--prune"), 0)
 	if !strings.Contains(r.stdout, "namespace/p-leaves cordoned") || !strings.Contains(r.stdout, "serviceaccount/p-gone in p-team revoked") {
 		t.Errorf("prune output:\n%s", r)
 	}
@@ -190,7 +187,12 @@ func TestPruneRevokesAndKeepsData(t *testing.T) {
 	if _, err := e2e.client.CoreV1().ServiceAccounts("p-team").Get(ctx, "p-keep", metav1.GetOptions{}); err != nil {
 		t.Errorf("kept member lost: %v", err)
 	}
-	must(t, bulkhead(t, "", "plan", "-f", after, "--prune"), 0)
+	must(t, bulkhead(t, "", "plan", "-f", after, "--tenant-set", "p", "--prune"), 0)
+	for _, n := range before {
+		if n != "p-leaves" && !slices.Contains(discovered(t), n) {
+			t.Errorf("tenant %s of another input was offboarded by pruning set p", n)
+		}
+	}
 }
 
 func TestRevokeKillsTokens(t *testing.T) {
