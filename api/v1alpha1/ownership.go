@@ -48,6 +48,11 @@ const (
 	MaxTokenTTLAnnotation = "bulkhead.dev/max-token-ttl"
 	// CordonedAnnotation says when and why a namespace was cordoned.
 	CordonedAnnotation = "bulkhead.dev/cordoned"
+	// AppliedAnnotation, on every object bulkhead applies, is a digest of
+	// what it applied. While bulkhead's field manager is the object's only
+	// writer, an equal digest proves the object unchanged without decoding
+	// its managed fields.
+	AppliedAnnotation = "bulkhead.dev/applied"
 	// GPUResourceAnnotation on the ResourceQuota says which of its
 	// resources counts GPUs, so verify can test the cap without the spec.
 	GPUResourceAnnotation = "bulkhead.dev/gpu-resource"

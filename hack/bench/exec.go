@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -20,6 +21,8 @@ type cmdResult struct {
 	dur    time.Duration
 	stderr string
 	lines  int64
+	// maxRSS is the process's peak resident set, in bytes.
+	maxRSS int64
 }
 
 // timed runs name args with stdout to outPath and reports the wall time.
@@ -54,6 +57,9 @@ func timed(ctx context.Context, label, outPath, name string, args ...string) (cm
 	}()
 	err = cmd.Run()
 	res := cmdResult{dur: time.Since(start), stderr: stderr.String(), lines: lines.n.Load()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && cmd.ProcessState != nil {
+		res.maxRSS = ru.Maxrss * 1024 // kilobytes on Linux
+	}
 	if err != nil {
 		return res, fmt.Errorf("%s: %s %s: %w\n%s", label, name, strings.Join(args, " "), err, tail(res.stderr, 20))
 	}

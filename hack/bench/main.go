@@ -200,6 +200,7 @@ func run(ctx context.Context, o options, stdout io.Writer) (err error) {
 		logf("%s: %.2f s wall; bulkhead says: %s", label, res.dur.Seconds(), sum.Line)
 		r := newRun(res.dur.Seconds(), sum.Objects)
 		r.Summary = sum
+		r.MaxRSSMiB = float64(res.maxRSS) / (1 << 20)
 		return r, nil
 	}
 	if rep.BulkheadFresh, err = bh("bulkhead-fresh"); err != nil {

@@ -44,6 +44,8 @@ type Run struct {
 	Objects          int      `json:"objects"`
 	ObjectsPerSecond float64  `json:"objects_per_second"`
 	Summary          *Summary `json:"summary,omitempty"` // bulkhead apply's own counts
+	// MaxRSSMiB is the peak resident memory of the measured process.
+	MaxRSSMiB float64 `json:"max_rss_mib,omitempty"`
 }
 
 func newRun(seconds float64, objects int) Run {
@@ -113,15 +115,19 @@ func (r *Report) writeTable(w io.Writer) error {
 		r.Tenants, r.Objects, r.ObjectsPerTenant, r.SpecForm)
 	fmt.Fprintf(w, "%d CPUs, load average %s at start, %s at end\n\n", r.CPUs, r.LoadStart, r.LoadEnd)
 
-	const rowf = "%-36s %8s %8s %10s  %s\n"
-	fmt.Fprintf(w, rowf, "run", "seconds", "objects", "objects/s", "ratio")
+	const rowf = "%-36s %8s %8s %10s %9s  %s\n"
+	fmt.Fprintf(w, rowf, "run", "seconds", "objects", "objects/s", "peak RSS", "ratio")
 	row := func(name string, run *Run, ratio string) {
 		if run == nil {
-			fmt.Fprintf(w, rowf, name, "-", "-", "-", "not run")
+			fmt.Fprintf(w, rowf, name, "-", "-", "-", "-", "not run")
 			return
 		}
+		rss := "-"
+		if run.MaxRSSMiB > 0 {
+			rss = fmt.Sprintf("%.0f MiB", run.MaxRSSMiB)
+		}
 		fmt.Fprintf(w, rowf, name, fmt.Sprintf("%.2f", run.Seconds), fmt.Sprint(run.Objects),
-			fmt.Sprintf("%.0f", run.ObjectsPerSecond), ratio)
+			fmt.Sprintf("%.0f", run.ObjectsPerSecond), rss, ratio)
 	}
 	row("bulkhead apply, fresh", &r.BulkheadFresh, "")
 	row("bulkhead apply, no-op", &r.BulkheadNoop, "")

@@ -273,6 +273,13 @@ func (p *planner) compare(k kind, c *Change, obj metav1.Object) error {
 			return conflict(OtherTenantSet, live)
 		}
 	}
+	if err := stamp(c.desired); err != nil {
+		return err
+	}
+	if unchangedFast(c.desired, obj) {
+		c.Action = Unchanged
+		return nil
+	}
 	owned, err := k.extract(obj)
 	if err != nil {
 		return err
@@ -330,9 +337,16 @@ func (p *planner) removal(set int, k kind, ref Ref, obj metav1.Object) (Change, 
 }
 
 // finish turns what was read into the Plan.
-func (p *planner) finish() *Plan {
+func (p *planner) finish() (*Plan, error) {
 	plan := &Plan{scope: p.scope, pendingNS: map[string]bool{}}
 	for i := range p.sets {
+		for ci := range p.sets[i].Changes {
+			if c := &p.sets[i].Changes[ci]; c.desired != nil && !p.seen[c] {
+				if err := stamp(c.desired); err != nil {
+					return nil, err
+				}
+			}
+		}
 		cs := p.sets[i]
 		stale := p.stale[i]
 		sort.Slice(stale, func(a, b int) bool {
@@ -353,5 +367,5 @@ func (p *planner) finish() *Plan {
 			}
 		}
 	}
-	return plan
+	return plan, nil
 }

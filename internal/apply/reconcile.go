@@ -135,7 +135,14 @@ func (r *Reconciler) Offboard(ctx context.Context, tenant string, scope Scope) C
 	if err := p.read(ctx); err != nil {
 		return ChangeSet{Tenant: tenant, Err: err}
 	}
-	return r.Execute(ctx, p.finish())[0]
+	plan, err := p.finish()
+	if err != nil {
+		return ChangeSet{Tenant: tenant, Err: err}
+	}
+	if len(plan.Sets) == 0 {
+		return ChangeSet{Tenant: tenant, Offboarded: true}
+	}
+	return r.Execute(ctx, plan)[0]
 }
 
 // Plan reads what exists of tenants (and, with shared, of the shared
@@ -169,7 +176,7 @@ func (r *Reconciler) Plan(ctx context.Context, tenants []v1alpha1.Tenant, shared
 	if err := p.read(ctx); err != nil {
 		return nil, err
 	}
-	return p.finish(), nil
+	return p.finish()
 }
 
 // stage orders the writes of a run across all tenants: namespaces exist
