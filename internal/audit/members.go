@@ -146,8 +146,10 @@ func memberSubject(m v1alpha1.Member, ns string) access.Subject {
 }
 
 // listed reports whether tenant t's spec lists s as a member, as far as the
-// cluster tells: without a members annotation every subject of bulkhead's
-// own bindings counts.
+// cluster tells. A user or group that one of bulkhead's own bindings names
+// but the spec does not (stale-binding) is a guest, like a hand-made
+// binding's; without a members annotation every subject of bulkhead's own
+// bindings counts.
 func (a *auditor) listed(t int, s access.Subject) bool {
 	if a.declared[t] == nil {
 		return true
@@ -174,9 +176,7 @@ func compareSubjects(x, y access.Subject) int {
 // tenant t's namespace names are t's members. In a namespace bulkhead
 // manages only its own bindings say who belongs (with the members its
 // namespace annotations list); a binding added by hand names outsiders,
-// judged as such. Elsewhere every binding in the namespace counts. Where
-// the namespace lists its members, a subject of bulkhead's own binding it
-// does not list is a guest too (stale-binding).
+// judged as such. Elsewhere every binding in the namespace counts.
 func (a *auditor) memberBinding(t int, labels map[string]string) bool {
 	return !a.tenants[t].Managed || labels[v1alpha1.ManagedByLabel] == v1alpha1.ManagedByValue
 }

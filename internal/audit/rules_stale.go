@@ -75,7 +75,8 @@ func (a *auditor) staleFinding(tenant Tenant, ref access.BindingRef, subj access
 	case granted == "":
 		msg += fmt.Sprintf("although tenant %s's spec does not list it as a member, and bulkhead binds only its own Roles.", tenant.Name)
 	default:
-		msg += fmt.Sprintf("although tenant %s's spec does not list it as a member: the binding was left behind when the member was removed.",
+		msg += fmt.Sprintf("although tenant %s's spec does not list it as a member: the binding was left behind when the member was removed "+
+			"(or labelled as bulkhead's by hand).",
 			tenant.Name)
 	}
 	if _, exists := a.eng.RoleRules(ref.RoleRef, ref.Namespace); !exists {
