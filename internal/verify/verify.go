@@ -110,9 +110,9 @@ type task struct {
 // that the namespace's members annotation does not give that role (a
 // removed member, a member's old role) must be refused what the binding
 // gives beyond its member role, which SubjectAccessReviews tell without
-// its credentials. A member of tenants that only such a binding gives
-// (apply.Discover reads members from bindings) is checked that way, not as
-// a member. admin must be allowed to request tokens, to impersonate and to
+// its credentials. A tenant's member that only such a binding gives
+// (apply.Discover reads members from bindings, leftovers included) is
+// checked that way, not as a member. admin must be allowed to request tokens, to impersonate and to
 // create SubjectAccessReviews; it is never used for the member probes.
 func Run(ctx context.Context, admin *rest.Config, tenants []v1alpha1.Tenant, opts Options) (*Report, error) {
 	if opts.Workers <= 0 {
