@@ -35,6 +35,7 @@ func broadGroup(name string) bool {
 // namespace, the users and groups its RoleBindings name, and for bulkhead
 // tenants the members its namespace annotations list.
 func (a *auditor) findMembers() {
+	a.findDeclared()
 	a.members = make([][]access.Subject, len(a.tenants))
 	guests := make([][]access.Subject, len(a.tenants))
 	add := func(t int, s access.Subject) {
@@ -80,7 +81,7 @@ func (a *auditor) findMembers() {
 				if s.Name == "" || strings.HasPrefix(s.Name, "system:") {
 					continue
 				}
-				if subj := (access.Subject{Kind: s.Kind, Name: s.Name}); a.memberBinding(t, rb.Labels) {
+				if subj := (access.Subject{Kind: s.Kind, Name: s.Name}); a.memberBinding(t, rb.Labels) && a.listed(t, subj) {
 					add(t, subj)
 				} else {
 					guests[t] = append(guests[t], subj)
@@ -113,6 +114,48 @@ func (a *auditor) findMembers() {
 			}
 		}
 	}
+}
+
+// findDeclared reads the members annotation of each bulkhead namespace
+// that carries one: who the spec says belongs, with which role.
+func (a *auditor) findDeclared() {
+	a.declared = make([]map[access.Subject]v1alpha1.RoleName, len(a.tenants))
+	for _, ns := range a.snap.Namespaces {
+		t, ok := a.tenantOf[ns.Name]
+		if !ok || !a.tenants[t].Managed {
+			continue
+		}
+		lines, ok := ns.Annotations[v1alpha1.MembersAnnotation]
+		if !ok {
+			continue // applied by a bulkhead that did not record its members
+		}
+		declared := map[access.Subject]v1alpha1.RoleName{}
+		for _, m := range v1alpha1.ParseMembers(lines) {
+			declared[memberSubject(m, ns.Name)] = m.Role
+		}
+		a.declared[t] = declared
+	}
+}
+
+// memberSubject is the subject a member's RoleBinding in namespace ns names.
+func memberSubject(m v1alpha1.Member, ns string) access.Subject {
+	if m.Kind == v1alpha1.ServiceAccountMember {
+		return saSubject(ns, m.Name)
+	}
+	return access.Subject{Kind: string(m.Kind), Name: m.Name}
+}
+
+// listed reports whether tenant t's spec lists s as a member, as far as the
+// cluster tells. A user or group that one of bulkhead's own bindings names
+// but the spec does not (stale-binding) is a guest, like a hand-made
+// binding's; without a members annotation every subject of bulkhead's own
+// bindings counts.
+func (a *auditor) listed(t int, s access.Subject) bool {
+	if a.declared[t] == nil {
+		return true
+	}
+	_, ok := a.declared[t][s]
+	return ok
 }
 
 func splitLines(s string) []string {

@@ -11,8 +11,11 @@ import (
 )
 
 // bindingRules judges each binding once: broad groups (pattern 2),
-// aggregated roles (5), operator ServiceAccounts (16), and dangling
-// references (20).
+// aggregated roles (5), operator ServiceAccounts (16), dangling references
+// and bindings bulkhead left behind (20). In a namespace bulkhead manages a
+// RoleBinding is either a hand-made one (foreign-binding) or bulkhead's own
+// (stale-binding), never both; a subject stale-binding reports is not
+// reported again as a missing ServiceAccount, nor its binding as dangling.
 func (a *auditor) bindingRules() {
 	boundRoles := map[nsName]bool{}                  // Roles some binding in their namespace references
 	missingRoles := map[string][]access.BindingRef{} // Role name -> bindings that miss it
@@ -26,6 +29,7 @@ func (a *auditor) bindingRules() {
 		ref      access.BindingRef
 		subjects []rbacv1.Subject
 		base     bool
+		judged   []rbacv1.Subject // the subjects stale-binding left to the other rules
 	}
 	// A bootstrap binding is baseline only while its role is too: adding
 	// rules to system:basic-user widens what every user holds.
@@ -45,17 +49,23 @@ func (a *auditor) bindingRules() {
 		r := roles[nsName{ns, ref.Name}]
 		return r != nil && a.base.role("Role", ns, r.Name, r.Rules, nil)
 	}
-	var all []bindingView
+	all := make([]bindingView, 0, len(a.snap.ClusterRoleBindings)+len(a.snap.RoleBindings))
 	for _, b := range a.snap.ClusterRoleBindings {
 		all = append(all, bindingView{access.BindingRef{Kind: access.KindClusterRoleBinding, Name: b.Name, RoleRef: b.RoleRef}, b.Subjects,
-			a.base.binding("ClusterRoleBinding", "", b.Name, b.RoleRef, b.Subjects) && roleIsBaseline("", b.RoleRef)})
+			a.base.binding("ClusterRoleBinding", "", b.Name, b.RoleRef, b.Subjects) && roleIsBaseline("", b.RoleRef), b.Subjects})
 	}
 	for _, b := range a.snap.RoleBindings {
-		if t, ok := a.tenantOf[b.Namespace]; ok && !a.memberBinding(t, b.Labels) {
-			a.foreignBinding(t, b)
+		ref := access.BindingRef{Kind: access.KindRoleBinding, Namespace: b.Namespace, Name: b.Name, RoleRef: b.RoleRef}
+		judged := b.Subjects
+		if t, ok := a.tenantOf[b.Namespace]; ok {
+			if a.memberBinding(t, b.Labels) {
+				judged = a.staleBinding(t, ref, b.Subjects)
+			} else {
+				a.foreignBinding(t, b)
+			}
 		}
-		all = append(all, bindingView{access.BindingRef{Kind: access.KindRoleBinding, Namespace: b.Namespace, Name: b.Name, RoleRef: b.RoleRef}, b.Subjects,
-			a.base.binding("RoleBinding", b.Namespace, b.Name, b.RoleRef, b.Subjects) && roleIsBaseline(b.Namespace, b.RoleRef)})
+		all = append(all, bindingView{ref, b.Subjects,
+			a.base.binding("RoleBinding", b.Namespace, b.Name, b.RoleRef, b.Subjects) && roleIsBaseline(b.Namespace, b.RoleRef), judged})
 	}
 	for _, b := range all {
 		rules, exists := a.eng.RoleRules(b.ref.RoleRef, b.ref.Namespace)
@@ -68,10 +78,10 @@ func (a *auditor) bindingRules() {
 		if b.base {
 			continue
 		}
-		if !exists {
+		if !exists && (len(b.judged) > 0 || len(b.subjects) == 0) {
 			a.danglingRole(b.ref, b.subjects)
 		}
-		a.missingSubjects(b.ref, b.subjects)
+		a.missingSubjects(b.ref, b.judged)
 		if exists && len(rules) > 0 {
 			a.broadSubjects(b.ref, b.subjects)
 			a.operatorDeputy(b.ref, b.subjects)
@@ -165,10 +175,7 @@ func (a *auditor) missingSubjects(ref access.BindingRef, subjects []rbacv1.Subje
 			continue
 		}
 		ns := cmp.Or(s.Namespace, ref.Namespace)
-		if ns == "" || a.saKnown[saSubject(ns, s.Name)] || (!a.snap.Complete && len(a.saNames[ns]) == 0) {
-			continue
-		}
-		if !a.snap.Complete && !a.namespaceKnown(ns) {
+		if !a.saMissing(ns, s.Name) {
 			continue
 		}
 		a.add(Finding{
@@ -181,6 +188,15 @@ func (a *auditor) missingSubjects(ref access.BindingRef, subjects []rbacv1.Subje
 	}
 }
 
+// saMissing reports whether ServiceAccount ns/name does not exist, where
+// the snapshot can tell.
+func (a *auditor) saMissing(ns, name string) bool {
+	if ns == "" || a.saKnown[saSubject(ns, name)] || (!a.snap.Complete && len(a.saNames[ns]) == 0) {
+		return false
+	}
+	return a.snap.Complete || a.namespaceKnown(ns)
+}
+
 func (a *auditor) namespaceKnown(ns string) bool {
 	_, object := a.nsLabels[ns]
 	return object || len(a.saNames[ns]) > 0
@@ -189,26 +205,7 @@ func (a *auditor) namespaceKnown(ns string) bool {
 // broadSubjects reports bindings to groups that span tenants (pattern 2).
 func (a *auditor) broadSubjects(ref access.BindingRef, subjects []rbacv1.Subject) {
 	for _, s := range subjects {
-		sev := Severity(0)
-		_, inTenant := a.tenantOf[ref.Namespace]
-		switch {
-		case s.Kind == rbacv1.GroupKind && broadGroup(s.Name), s.Kind == rbacv1.UserKind && s.Name == "system:anonymous":
-			sev = Medium
-			if ref.Kind == access.KindClusterRoleBinding || inTenant {
-				sev = Critical
-			}
-		case s.Kind == rbacv1.GroupKind && strings.HasPrefix(s.Name, "system:serviceaccounts:"):
-			from := strings.TrimPrefix(s.Name, "system:serviceaccounts:")
-			_, fromTenant := a.tenantOf[from]
-			switch {
-			case ref.Kind == access.KindClusterRoleBinding:
-				sev = Critical
-			case from != ref.Namespace && inTenant:
-				sev = Critical
-			case from == ref.Namespace && inTenant, fromTenant:
-				sev = Medium
-			}
-		}
+		sev := a.broadSeverity(ref, s)
 		if sev == 0 {
 			continue
 		}
@@ -224,6 +221,31 @@ func (a *auditor) broadSubjects(ref access.BindingRef, subjects []rbacv1.Subject
 			Fix: fmt.Sprintf("Bind the specific users, groups or ServiceAccounts that need %s instead of %s.", ref.RoleRef.Name, s.Name),
 		})
 	}
+}
+
+// broadSeverity is how far a group that spans tenants reaches when ref
+// binds it (pattern 2); 0 when s is no such group.
+func (a *auditor) broadSeverity(ref access.BindingRef, s rbacv1.Subject) Severity {
+	_, inTenant := a.tenantOf[ref.Namespace]
+	switch {
+	case s.Kind == rbacv1.GroupKind && broadGroup(s.Name), s.Kind == rbacv1.UserKind && s.Name == "system:anonymous":
+		if ref.Kind == access.KindClusterRoleBinding || inTenant {
+			return Critical
+		}
+		return Medium
+	case s.Kind == rbacv1.GroupKind && strings.HasPrefix(s.Name, "system:serviceaccounts:"):
+		from := strings.TrimPrefix(s.Name, "system:serviceaccounts:")
+		_, fromTenant := a.tenantOf[from]
+		switch {
+		case ref.Kind == access.KindClusterRoleBinding:
+			return Critical
+		case from != ref.Namespace && inTenant:
+			return Critical
+		case from == ref.Namespace && inTenant, fromTenant:
+			return Medium
+		}
+	}
+	return 0
 }
 
 // operatorDeputy reports ServiceAccounts outside the tenants that hold

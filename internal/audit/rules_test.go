@@ -650,6 +650,55 @@ var ruleCases = []ruleCase{
 			expect("").via("RoleBinding team-b/app"),
 		},
 	},
+	{
+		name: "stale-binding/bindings of removed and demoted members, left behind by apply",
+		dir:  "stale-binding",
+		wants: []*findingMatch{
+			// Demoted: the ServiceAccount subject without namespace is lab's.
+			expect("stale-binding").sev(High).pat(20).of("lab", "ServiceAccount lab/ana").in("lab").
+				via("RoleBinding lab/bulkhead-edit-sa-ana (testdata/rules/stale-binding/leftovers.yaml:").
+				saying("holds edit", "spec says view").fixing("bulkhead apply -f SPEC", "kubectl delete rolebinding bulkhead-edit-sa-ana -n lab"),
+			// Removed from lab, now a member of other: not lab's member but
+			// lab's guest, so other reaches into lab.
+			expect("stale-binding").sev(High).of("lab", "User ben").in("lab").via("RoleBinding lab/bulkhead-edit-user-ben").
+				saying("holds edit", "does not list it as a member"),
+			expect("cross-tenant-access").sev(Critical).of("other", "User ben").in("lab").via("RoleBinding lab/bulkhead-edit-user-ben"),
+			// The Role is gone: stale-binding says the grant can come back.
+			expect("stale-binding").sev(High).of("lab", "Group old-leads").via("RoleBinding lab/bulkhead-admin-group-old-leads").
+				saying("holds admin", "Role bulkhead-admin does not exist", "as soon as any member of the tenant is given admin"),
+			expect("stale-binding").sev(High).of("lab", "ServiceAccount lab/gone").via("RoleBinding lab/bulkhead-edit-sa-gone").
+				saying("ServiceAccount lab/gone does not exist"),
+			// Hand-made and labelled bindings are told apart.
+			expect("foreign-binding").sev(Medium).of("lab", "User eve").via("RoleBinding lab/eve-edit"),
+			expect("broad-group").sev(Critical).of("lab", "Group system:authenticated").via("RoleBinding lab/bulkhead-view-group-everyone"),
+		},
+		nones: []*findingMatch{
+			// The rendered bindings, and a copy of a member's own role.
+			expect("stale-binding").by("User carl"),
+			expect("stale-binding").via("RoleBinding lab/bulkhead-view-sa-ana"),
+			expect("stale-binding").via("RoleBinding lab/bulkhead-view-sa-ana-copy"),
+			// One binding, one rule.
+			expect("stale-binding").via("RoleBinding lab/eve-edit"),
+			expect("stale-binding").by("Group system:authenticated"),
+			expect("dangling-role-ref").via("RoleBinding lab/bulkhead-admin-group-old-leads"),
+			expect("missing-subject").by("ServiceAccount lab/gone"),
+			// ben belongs to other only.
+			expect("shared-member").by("User ben"),
+			// No members annotation (an older bulkhead): not judged.
+			expect("stale-binding").in("old"),
+		},
+		check: func(t *testing.T, r *Report) {
+			// lab: ServiceAccounts ana and gone (bound in lab, so lab's), User
+			// carl; not ben, eve or old-leads. old: zed and yan, as before
+			// namespaces listed their members.
+			want := map[string]int{"lab": 3, "old": 2, "other": 1}
+			for _, ts := range r.Tenants {
+				if ts.Subjects != want[ts.Name] {
+					t.Errorf("tenant %s has %d subjects, want %d", ts.Name, ts.Subjects, want[ts.Name])
+				}
+			}
+		},
+	},
 	// A Tenant spec among hand-written RBAC objects.
 	{
 		name: "tenant-spec/a rendered Tenant with an admin member",

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/access"
 )
 
@@ -83,7 +84,7 @@ type auditor struct {
 	saNames      map[string][]string
 	saKnown      map[access.Subject]bool
 	members      [][]access.Subject           // per tenant
-	guests       [][]access.Subject           // per tenant: outsiders a hand-made binding lets into a managed namespace
+	guests       [][]access.Subject           // per tenant: outsiders a hand-made or left-over binding lets into a managed namespace
 	scopes       map[string]bool              // "group/resource" -> namespaced, for the resources the engine knows
 	nsLabels     map[string]map[string]string // the Namespace objects' labels; absent: no object
 	policyGuards []policyGuard
@@ -104,6 +105,9 @@ type auditor struct {
 	texts        map[int32][]string
 	ruleLists    [][]string // for the report, numbered by matrix
 	secretsByNS  map[string][]corev1.Secret
+	// declared is, per tenant, the members and roles its namespace's
+	// members annotation lists; nil without one.
+	declared []map[access.Subject]v1alpha1.RoleName
 }
 
 type cellKey struct{ tenant, namespace string }
@@ -185,7 +189,7 @@ func (a *auditor) merge(w *auditor) {
 func (a *auditor) initCaches() {
 	*a = auditor{
 		snap: a.snap, eng: a.eng, base: a.base, tenants: a.tenants,
-		tenantOf: a.tenantOf, saNames: a.saNames, saKnown: a.saKnown, members: a.members, guests: a.guests,
+		tenantOf: a.tenantOf, saNames: a.saNames, saKnown: a.saKnown, members: a.members, guests: a.guests, declared: a.declared,
 		memberOf: a.memberOf, membership: a.membership, secretsByNS: a.secretsByNS, scopes: a.scopes,
 		nsLabels: a.nsLabels, policyGuards: a.policyGuards,
 		grants:     map[access.Subject][]access.Grant{},

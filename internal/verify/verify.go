@@ -2,9 +2,12 @@
 // attacker would test it: each member makes real requests with its own
 // credentials (a short-lived token for ServiceAccounts, impersonation for
 // users and groups), and every answer is compared with what isolation requires.
+// Subjects that only a RoleBinding bulkhead left behind lets in (a removed
+// member, a member's old role) are asked about with SubjectAccessReviews.
 package verify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -16,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
+	"github.com/bulkhead-dev/bulkhead/internal/access"
 	"github.com/bulkhead-dev/bulkhead/internal/credentials"
 )
 
@@ -23,7 +27,7 @@ import (
 type Scope string
 
 const (
-	Own       Scope = "own"       // the member's own namespace
+	Own       Scope = "own"       // the member's own namespace (a leftover's: the tenant's)
 	Other     Scope = "other"     // another tenant's namespace
 	Cluster   Scope = "cluster"   // cluster-scoped resources
 	Guardrail Scope = "guardrail" // the tenant's own limits, which it must not lift
@@ -43,7 +47,7 @@ const (
 type Check struct {
 	Tenant    string  `json:"tenant"`
 	Member    string  `json:"member"` // Kind/name
-	Role      string  `json:"role"`
+	Role      string  `json:"role"`   // "none" for a leftover binding's subject that is no member
 	Scope     Scope   `json:"scope"`
 	Namespace string  `json:"namespace,omitempty"`
 	Action    string  `json:"action"`
@@ -93,10 +97,23 @@ type task struct {
 	check  Check
 	probe  probe
 	client kubernetes.Interface
+	// reviewAs, when set, asks the authorizer about this identity with a
+	// SubjectAccessReview (client is then the admin's) instead of making
+	// the request: a leftover binding's subject may have no credentials
+	// verify can get, and what RBAC allows it is the question.
+	reviewAs *access.UserInfo
+	why      string // the detail a failed review starts with
 }
 
-// Run checks every member of every tenant. admin must be allowed to request
-// tokens and to impersonate; it is never used for the probes themselves.
+// Run checks every member of every tenant, and that no one else holds what
+// bulkhead's own RoleBindings left behind: each subject of such a binding
+// that the namespace's members annotation does not give that role (a
+// removed member, a member's old role) must be refused what the binding
+// gives beyond its member role, which SubjectAccessReviews tell without
+// its credentials. A tenant's member that only such a binding gives
+// (apply.Discover reads members from bindings, leftovers included) is
+// checked that way, not as a member. admin must be allowed to request tokens, to impersonate and to
+// create SubjectAccessReviews; it is never used for the member probes.
 func Run(ctx context.Context, admin *rest.Config, tenants []v1alpha1.Tenant, opts Options) (*Report, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 16
@@ -108,7 +125,14 @@ func Run(ctx context.Context, admin *rest.Config, tenants []v1alpha1.Tenant, opt
 	var tasks []task
 	for i, t := range tenants {
 		others := neighbours(tenants, i, opts.Others)
+		left, err := readLeftovers(ctx, adminClient, t.Spec.Namespace)
+		if err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", t.Name, err)
+		}
 		for _, m := range t.Spec.Members {
+			if isLeftover(m, t.Spec.Namespace, left) {
+				continue
+			}
 			cfg, err := memberConfig(ctx, admin, adminClient, t, m)
 			if err != nil {
 				return nil, err
@@ -126,6 +150,17 @@ func Run(ctx context.Context, admin *rest.Config, tenants []v1alpha1.Tenant, opt
 				}
 			}
 			plan(t, m, others, add)
+		}
+		for _, l := range left {
+			base := Check{Tenant: t.Name, Member: l.member(t.Spec.Namespace), Role: cmp.Or(string(l.role), "none")}
+			user, why := l.subject.RequestUser(), l.reason(t.Spec.Namespace)
+			planLeftover(l, t.Spec.Namespace, func(scope Scope, ns string, expect Outcome, ps ...probe) {
+				for _, p := range ps {
+					c := base
+					c.Scope, c.Namespace, c.Action, c.Expect = scope, ns, p.action, expect
+					tasks = append(tasks, task{check: c, probe: p, client: adminClient, reviewAs: &user, why: why})
+				}
+			})
 		}
 	}
 
@@ -152,7 +187,11 @@ func Run(ctx context.Context, admin *rest.Config, tenants []v1alpha1.Tenant, opt
 // run makes one request and classifies the answer.
 func run(ctx context.Context, t task) Check {
 	c := t.check
-	c.Got, c.Detail = classify(ctx, t, t.probe.do(ctx, t.client, c.Namespace))
+	if t.reviewAs != nil {
+		c.Got, c.Detail = review(ctx, t)
+	} else {
+		c.Got, c.Detail = classify(ctx, t, t.probe.do(ctx, t.client, c.Namespace))
+	}
 	c.OK = c.Got == c.Expect
 	if c.OK {
 		c.Detail = ""
@@ -179,6 +218,22 @@ func classify(ctx context.Context, t task, err error) (Outcome, string) {
 	default:
 		return Error, err.Error()
 	}
+}
+
+// review asks whether t.reviewAs may make t's request.
+func review(ctx context.Context, t task) (Outcome, string) {
+	a := t.probe.attrs
+	a.Namespace = t.check.Namespace
+	r, err := t.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
+		Spec: authorizationv1.SubjectAccessReviewSpec{User: t.reviewAs.Name, Groups: t.reviewAs.Groups, ResourceAttributes: &a},
+	}, metav1.CreateOptions{})
+	switch {
+	case err != nil:
+		return Error, fmt.Sprintf("SubjectAccessReview: %v", err)
+	case r.Status.Allowed:
+		return Allowed, t.why + "; " + cmp.Or(r.Status.Reason, "allowed")
+	}
+	return Forbidden, r.Status.Reason
 }
 
 func errDetail(err error) string {
