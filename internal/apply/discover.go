@@ -16,8 +16,10 @@ import (
 )
 
 // Discover rebuilds the tenants bulkhead manages on a cluster from what apply
-// wrote: namespaces carrying bulkhead's labels, and the RoleBindings bulkhead
-// made in them (their subjects are the members, their Role the access level).
+// wrote: namespaces carrying bulkhead's labels, their members as the
+// namespace's members annotation lists them (or, for namespaces applied by a
+// bulkhead that did not write it, the subjects and Roles of bulkhead's
+// RoleBindings there).
 // With names, only those tenants are returned. Tenants come sorted by name.
 func Discover(ctx context.Context, c kubernetes.Interface, names ...string) ([]v1alpha1.Tenant, error) {
 	sel := v1alpha1.ManagedSelector
@@ -30,11 +32,16 @@ func Discover(ctx context.Context, c kubernetes.Interface, names ...string) ([]v
 		return nil, fmt.Errorf("list bulkhead namespaces: %w", err)
 	}
 	byNS := map[string]*v1alpha1.Tenant{}
+	fromAnnotation := map[string]bool{}
 	var order []string
 	for _, ns := range nss {
 		t := &v1alpha1.Tenant{Spec: v1alpha1.TenantSpec{Namespace: ns.Name}}
 		t.Name = ns.Labels[v1alpha1.TenantLabel]
 		t.Spec.PodSecurity = v1alpha1.PodSecurityLevel(ns.Labels["pod-security.kubernetes.io/enforce"])
+		if a, ok := ns.Annotations[v1alpha1.MembersAnnotation]; ok {
+			t.Spec.Members = v1alpha1.ParseMembers(a)
+			fromAnnotation[ns.Name] = true
+		}
 		byNS[ns.Name] = t
 		order = append(order, ns.Name)
 	}
@@ -44,7 +51,7 @@ func Discover(ctx context.Context, c kubernetes.Interface, names ...string) ([]v
 	}
 	for _, rb := range rbs {
 		t := byNS[rb.Namespace]
-		if t == nil {
+		if t == nil || fromAnnotation[rb.Namespace] {
 			continue
 		}
 		role := v1alpha1.RoleOfObject(rb.RoleRef.Name)

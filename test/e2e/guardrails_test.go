@@ -32,6 +32,7 @@ kind: Tenant
 metadata:
   name: g-vision
 spec:
+  defaults: lab
   members:
   - {name: g-lead, kind: User, role: admin}
   - {name: g-pipeline}
@@ -46,11 +47,15 @@ apiVersion: bulkhead.dev/v1alpha1
 kind: Tenant
 metadata:
   name: g-bob
+spec:
+  defaults: lab
 ---
 apiVersion: bulkhead.dev/v1alpha1
 kind: Tenant
 metadata:
   name: g-alice
+spec:
+  defaults: lab
 `
 
 func TestGuardrailsTeamsPlanVerify(t *testing.T) {
