@@ -293,6 +293,13 @@ func (p *planner) compare(k kind, c *Change, obj metav1.Object) error {
 		return nil
 	}
 	c.Action, c.Diff = Configured, diff(owned, want)
+	// The digest changes whenever anything else does: a line of noise,
+	// unless it is the only change (an object applied before digests).
+	if len(c.Diff) > 1 {
+		c.Diff = slices.DeleteFunc(c.Diff, func(d string) bool {
+			return strings.Contains(d, "metadata.annotations."+v1alpha1.AppliedAnnotation+":")
+		})
+	}
 	return nil
 }
 
