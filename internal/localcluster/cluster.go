@@ -30,9 +30,11 @@ type Cluster struct {
 	layout layout
 	server string
 	rest   *rest.Config
-	procs  []*process // in start order
 
+	// mu guards procs, which the fault-injection methods change while
+	// other goroutines may be polling, and stopped.
 	mu      sync.Mutex
+	procs   []*process // in start order; a restarted binary keeps its place
 	stopped bool
 }
 
@@ -141,6 +143,8 @@ func (c *Cluster) run(name string, args []string) error {
 	if err != nil {
 		return err
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.procs = append(c.procs, p)
 	if c.opts.Detach {
 		return writePids(c.layout.pidsFile(), c.procs)
@@ -188,10 +192,13 @@ func (c *Cluster) Stop() error {
 }
 
 // exitedEarly returns the error of the first started process that is no
-// longer running, or nil. Port clashes are marked retryable.
+// longer running and was not stopped on purpose, or nil. Port clashes are
+// marked retryable.
 func (c *Cluster) exitedEarly() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, p := range c.procs {
-		if !p.exited() {
+		if p.halted || !p.exited() {
 			continue
 		}
 		err := p.exitError()
@@ -205,6 +212,8 @@ func (c *Cluster) exitedEarly() error {
 
 // pids lists the started processes' ids, for tests.
 func (c *Cluster) pids() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	out := make([]int, 0, len(c.procs))
 	for _, p := range c.procs {
 		out = append(out, p.cmd.Process.Pid)

@@ -97,6 +97,10 @@ func apiserverArgs(l layout, p ports, pki pkiPaths) []string {
 		// reconciler would log an error every few seconds; nothing runs in
 		// the cluster that needs the "kubernetes" Service's endpoints.
 		"--endpoint-reconciler-type=none",
+		// Without it a SIGTERM'd apiserver closes its listener at once but
+		// then waits (past stopGrace) for the controller manager's watches
+		// to end on their own; with it, it ends them and exits in a second.
+		"--shutdown-watch-termination-grace-period=2s",
 	}
 }
 

@@ -3,6 +3,7 @@ package localcluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,4 +227,133 @@ func assertGone(t *testing.T, pids []int) {
 			t.Errorf("process %d still exists after stop (kill -0: %v)", pid, err)
 		}
 	}
+}
+
+func TestRestartAPIServer(t *testing.T) {
+	requireBinaries(t)
+	ctx := t.Context()
+	c, err := Start(ctx, Options{DataDir: t.TempDir(), Log: testLog{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+	cs := kubernetes.NewForConfigOrDie(c.RESTConfig())
+	before, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "before-restart"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldPid := c.pids()[1]
+
+	if err := c.RestartAPIServer(ctx, time.Second); err != nil {
+		t.Fatalf("RestartAPIServer: %v", err)
+	}
+	// The same client works: same port, same certificates, same data.
+	got, err := cs.CoreV1().Namespaces().Get(ctx, before.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("namespace created before the restart: %v", err)
+	}
+	if got.UID != before.UID {
+		t.Errorf("namespace UID %s after the restart, want %s", got.UID, before.UID)
+	}
+	if newPid := c.pids()[1]; newPid == oldPid {
+		t.Errorf("kube-apiserver pid %d unchanged: not restarted", newPid)
+	}
+	// The controller manager reconnected: it still fills new namespaces.
+	after, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "after-restart"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "ServiceAccount after-restart/default", func() error {
+		_, err := cs.CoreV1().ServiceAccounts(after.Name).Get(ctx, "default", metav1.GetOptions{})
+		return err
+	})
+
+	if err := c.KillAPIServer(); err != nil {
+		t.Fatalf("KillAPIServer: %v", err)
+	}
+	if err := c.KillAPIServer(); err != nil {
+		t.Errorf("KillAPIServer when already stopped: %v", err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(ctx, before.Name, metav1.GetOptions{}); !syscallErr(err, syscall.ECONNREFUSED) {
+		t.Errorf("GET while the API server is stopped: %v, want connection refused", err)
+	}
+	if err := c.exitedEarly(); err != nil {
+		t.Errorf("a stopped API server counts as a crash: %v", err)
+	}
+	if err := c.StartAPIServer(ctx); err != nil {
+		t.Fatalf("StartAPIServer: %v", err)
+	}
+	if err := c.StartAPIServer(ctx); err == nil || !strings.Contains(err.Error(), "is running") {
+		t.Errorf("StartAPIServer on a running API server: %v, want an error", err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(ctx, before.Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("GET after StartAPIServer: %v", err)
+	}
+
+	pids := c.pids()
+	if err := c.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	assertGone(t, pids)
+	if err := c.StartAPIServer(ctx); !errors.Is(err, errStopped) {
+		t.Errorf("StartAPIServer after Stop: %v, want %v", err, errStopped)
+	}
+}
+
+func TestPauseEtcd(t *testing.T) {
+	requireBinaries(t)
+	ctx := t.Context()
+	c, err := Start(ctx, Options{DataDir: t.TempDir(), Log: testLog{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+	etcd := c.pids()[0]
+
+	if err := c.PauseEtcd(); err != nil {
+		t.Fatalf("PauseEtcd: %v", err)
+	}
+	if s := procState(t, etcd); s != 'T' {
+		t.Errorf("etcd state %q after PauseEtcd, want T (stopped)", s)
+	}
+	if err := c.ResumeEtcd(); err != nil {
+		t.Fatalf("ResumeEtcd: %v", err)
+	}
+	if s := procState(t, etcd); s == 'T' {
+		t.Errorf("etcd still stopped after ResumeEtcd")
+	}
+	cs := kubernetes.NewForConfigOrDie(c.RESTConfig())
+	waitFor(t, ctx, "a write after ResumeEtcd", func() error {
+		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "after-pause"}}, metav1.CreateOptions{})
+		return err
+	})
+
+	// Stop must not hang on a paused etcd.
+	if err := c.PauseEtcd(); err != nil {
+		t.Fatal(err)
+	}
+	pids := c.pids()
+	if err := c.Stop(); err != nil {
+		t.Fatalf("Stop with etcd paused: %v", err)
+	}
+	assertGone(t, pids)
+}
+
+func syscallErr(err error, want syscall.Errno) bool {
+	var errno syscall.Errno
+	return errors.As(err, &errno) && errno == want
+}
+
+// procState is the state letter of /proc/PID/stat (R, S, T, Z, ...).
+func procState(t *testing.T, pid int) byte {
+	t.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	if i < 0 || i+2 >= len(stat) {
+		t.Fatalf("unexpected /proc/%d/stat: %q", pid, stat)
+	}
+	return stat[i+2]
 }

@@ -26,6 +26,7 @@ type process struct {
 	logPath string
 	done    chan struct{} // closed once cmd.Wait returned
 	waitErr error         // valid after done is closed
+	halted  bool          // stopped on purpose by a fault injection; guarded by Cluster.mu
 }
 
 // startProcess runs binDir/name with args, output appended to
@@ -90,25 +91,57 @@ func (p *process) exitError() error {
 	return fmt.Errorf("%s exited early (%v); last lines of %s:\n%s", p.name, p.waitErr, p.logPath, tailFile(p.logPath, 30))
 }
 
-// stop sends SIGTERM to the process group, SIGKILL after grace, and waits.
+// stop sends SIGTERM to the process group, SIGKILL after grace (at once
+// when grace is zero), and waits.
 func (p *process) stop(grace time.Duration) error {
 	if p.exited() {
 		return nil
 	}
-	pgid := p.cmd.Process.Pid // leader of its own group (Setpgid/Setsid)
-	if err := syscall.Kill(-pgid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("signal %s (pid %d): %w", p.name, pgid, err)
+	if grace > 0 {
+		// SIGCONT because a paused process (PauseEtcd) acts on SIGTERM only
+		// once it runs again.
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGCONT} {
+			if err := p.signal(sig); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-p.done:
+			return nil
+		case <-time.After(grace):
+		}
 	}
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(grace):
-	}
-	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("kill %s (pid %d): %w", p.name, pgid, err)
+	if err := p.signal(syscall.SIGKILL); err != nil {
+		return err
 	}
 	<-p.done
 	return nil
+}
+
+// signal sends sig to the process's group; a group that is already gone
+// is not an error.
+func (p *process) signal(sig syscall.Signal) error {
+	pgid := p.cmd.Process.Pid // leader of its own group (Setpgid/Setsid)
+	if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("send %s to %s (pid %d): %w", signalName(sig), p.name, pgid, err)
+	}
+	return nil
+}
+
+// signalName is the name kill(1) uses; syscall.Signal's String is
+// "terminated", "stopped (signal)", ...
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGSTOP:
+		return "SIGSTOP"
+	case syscall.SIGCONT:
+		return "SIGCONT"
+	}
+	return fmt.Sprintf("signal %d", int(sig))
 }
 
 // tailFile returns up to n last lines of path, for error messages.
