@@ -14,6 +14,7 @@ import (
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/credentials"
+	"github.com/bulkhead-dev/bulkhead/internal/transient"
 )
 
 // carryOut makes one change and records its outcome in c.
@@ -67,11 +68,11 @@ func classify(ref Ref, err error) error {
 	return fmt.Errorf("%s: %w", ref, err)
 }
 
-// isTransient reports an error that running again may not see.
+// isTransient reports an error that running again may not see: the API
+// server away or overloaded, after Options.Retry gave up.
 func isTransient(err error) bool {
-	return errors.Is(err, context.DeadlineExceeded) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
-		apierrors.IsTooManyRequests(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err) ||
-		apierrors.IsUnexpectedServerError(err)
+	var away *transient.ServerAwayError
+	return errors.As(err, &away) || transient.IsTransient(err) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // cordon marks a removed tenant's namespace and stops new pods in it,
