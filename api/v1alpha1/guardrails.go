@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,6 +45,15 @@ type Credentials struct {
 	// whatever the API server would allow. Default 168h (7 days).
 	MaxTokenTTL *metav1.Duration `json:"maxTokenTTL,omitempty"`
 }
+
+// Bounds of Credentials.MaxTokenTTL. MinTokenTTL is the shortest lifetime
+// the TokenRequest API issues, so a lower cap would refuse every token;
+// a cap above MaxTokenTTLLimit (a year) is taken for a typo, since a token
+// that outlives it is no longer an expiring one in any useful sense.
+const (
+	MinTokenTTL      = 10 * time.Minute
+	MaxTokenTTLLimit = 365 * 24 * time.Hour
+)
 
 // Quota becomes the namespace's ResourceQuota. Unset fields take the
 // defaults document's value, then bulkhead's built-in default.

@@ -3,23 +3,26 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/apply"
 	"github.com/bulkhead-dev/bulkhead/internal/credentials"
 	"github.com/bulkhead-dev/bulkhead/internal/kubeconfig"
+	"github.com/bulkhead-dev/bulkhead/internal/spec"
 )
 
 type kubeconfigOptions struct {
 	tenant       string
 	member       string
 	ttl          time.Duration
+	ttlSet       bool
 	output       string
 	force        bool
 	legacy       bool
@@ -36,7 +39,13 @@ func newKubeconfigCmd(s Streams, f *factory) *cobra.Command {
 		Long: `Issue a kubeconfig for one ServiceAccount member of a tenant. By default the token
 is a bound, expiring token from the TokenRequest API; --legacy-token creates the
 hand procedure's Secret-based token instead, which never expires until revoked.
-The server and CA come from your own kubeconfig's current context.`,
+The server and CA come from your own kubeconfig's current context.
+
+A bound token lives at most the tenant's maximum token lifetime,
+spec.credentials.maxTokenTTL of the tenant or its TenantDefaults (168h unless
+raised, at most 8760h): a longer --ttl is refused, and the default of 24h is
+shortened to a smaller maximum. The check is bulkhead's own, made before any
+token is requested, whatever the API server would allow.`,
 		Example: `  # A 24-hour kubeconfig for bob's only ServiceAccount, written with mode 0600
   bulkhead kubeconfig bob -o bob.kubeconfig
 
@@ -45,6 +54,7 @@ The server and CA come from your own kubeconfig's current context.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			o.tenant = a[0]
+			o.ttlSet = cmd.Flags().Changed("ttl")
 			if err := o.validate(); err != nil {
 				return err
 			}
@@ -52,9 +62,9 @@ The server and CA come from your own kubeconfig's current context.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.member, "member", "", "the ServiceAccount member (default: the tenant's only ServiceAccount member)")
-	cmd.Flags().DurationVar(&o.ttl, "ttl", 24*time.Hour, "token lifetime (at least 10m; the API server may cap it)")
+	cmd.Flags().DurationVar(&o.ttl, "ttl", defaultTTL, "token lifetime: at least 10m, at most the tenant's maximum (spec.credentials.maxTokenTTL, 168h unless raised); the API server may shorten it")
 	cmd.Flags().StringVarP(&o.output, "output-file", "o", "", "write the kubeconfig to this file (mode 0600) instead of standard output")
-	cmd.Flags().BoolVar(&o.force, "force", false, "overwrite the output file if it exists")
+	cmd.Flags().BoolVar(&o.force, "force", false, "overwrite the output file if it exists (never a directory or a symbolic link)")
 	cmd.Flags().BoolVar(&o.legacy, "legacy-token", false, "use a never-expiring Secret-based token (kubernetes.io/service-account-token)")
 	cmd.Flags().StringVar(&o.server, "server", "", "API server URL to put in the kubeconfig (default: your context's server)")
 	cmd.Flags().StringVar(&o.caFile, "certificate-authority", "", "CA bundle to put in the kubeconfig (default: your context's CA)")
@@ -62,21 +72,57 @@ The server and CA come from your own kubeconfig's current context.`,
 	return cmd
 }
 
+// defaultTTL is --ttl's default: a working day and then some. A tenant
+// whose cap is shorter gets the cap instead.
+const defaultTTL = 24 * time.Hour
+
 func (o *kubeconfigOptions) validate() error {
-	if o.legacy && o.ttl != 24*time.Hour {
+	if o.legacy && o.ttlSet {
 		return invalid("--ttl does not apply to --legacy-token: Secret-based tokens never expire")
 	}
 	if !o.legacy && o.ttl < credentials.MinTTL {
 		return invalid("--ttl %s is below the API server's minimum of %s", o.ttl, credentials.MinTTL)
 	}
-	if o.output != "" && !o.force {
-		if _, err := os.Lstat(o.output); err == nil {
-			return invalid("%s exists: pass --force to overwrite it", o.output)
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return invalid("%v", err)
-		}
+	// Checked before a token exists: one issued for a path that cannot be
+	// written would be thrown away (and a legacy one would stay valid).
+	if o.output != "" {
+		return outputError(kubeconfig.CheckPath(o.output, o.force))
 	}
 	return nil
+}
+
+// outputError words a problem with the -o path for the command line.
+func outputError(err error) error {
+	var pe *kubeconfig.PathError
+	switch {
+	case !errors.As(err, &pe):
+		return err
+	case errors.Is(err, kubeconfig.ErrExists):
+		return invalid("-o %s exists: pass --force to overwrite it, or choose another path", pe.Path)
+	}
+	return invalid("-o %w", err)
+}
+
+// tokenTTL is the lifetime to ask for: --ttl, unless it exceeds the tenant's
+// cap. The default is shortened to the cap (and says so); a --ttl given is
+// refused, since the user asked for exactly that.
+func (o *kubeconfigOptions) tokenTTL(ns *corev1.Namespace, tenant string, s Streams) (time.Duration, error) {
+	max, err := credentials.MaxTTL(ns.Annotations)
+	if err != nil {
+		return 0, fmt.Errorf("namespace %s of tenant %s: %w", ns.Name, tenant, err)
+	}
+	if !o.ttlSet && o.ttl > max {
+		fmt.Fprintf(s.ErrOut, "tenant %s's tokens live at most %s: issuing one for that long\n", tenant, max)
+		return max, nil
+	}
+	err = credentials.CheckTTL(tenant, o.ttl, max)
+	var tooLong *credentials.TTLTooLongError
+	if errors.As(err, &tooLong) {
+		return 0, invalid("--ttl %s is longer than tenant %s's maximum token lifetime of %s; ask for a shorter --ttl, "+
+			"or raise spec.credentials.maxTokenTTL in the tenant or its defaults (at most %s)",
+			spec.FormatDuration(o.ttl), tenant, tooLong.Max, spec.FormatDuration(v1alpha1.MaxTokenTTLLimit))
+	}
+	return o.ttl, err
 }
 
 func (o *kubeconfigOptions) run(cmd *cobra.Command, s Streams, f *factory) error {
@@ -96,6 +142,16 @@ func (o *kubeconfigOptions) run(cmd *cobra.Command, s Streams, f *factory) error
 	sa, err := o.pickMember(t)
 	if err != nil {
 		return err
+	}
+	ttl := o.ttl
+	if !o.legacy {
+		ns, err := client.CoreV1().Namespaces().Get(ctx, t.Spec.Namespace, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("get namespace %s of tenant %s: %w", t.Spec.Namespace, t.Name, err)
+		}
+		if ttl, err = o.tokenTTL(ns, t.Name, s); err != nil {
+			return err
+		}
 	}
 	name, err := f.clusterName()
 	if err != nil {
@@ -119,7 +175,7 @@ func (o *kubeconfigOptions) run(cmd *cobra.Command, s Streams, f *factory) error
 		fmt.Fprintf(s.ErrOut, "waiting for the token controller to fill secret %s in %s...\n", credentials.LegacySecretName(sa), t.Spec.Namespace)
 		tok, err = credentials.Legacy(ctx, client.CoreV1(), t.Name, t.Spec.Namespace, sa, o.tokenTimeout)
 	} else {
-		tok, err = credentials.Request(ctx, client.CoreV1(), t.Spec.Namespace, sa, o.ttl)
+		tok, err = credentials.Request(ctx, client.CoreV1(), t.Spec.Namespace, sa, ttl)
 	}
 	if err != nil {
 		return err
@@ -142,10 +198,7 @@ func (o *kubeconfigOptions) run(cmd *cobra.Command, s Streams, f *factory) error
 		return nil
 	}
 	if err := kubeconfig.WriteFile(kc, o.output, o.force); err != nil {
-		if errors.Is(err, kubeconfig.ErrExists) {
-			return &exitError{code: ExitInvalid, err: err}
-		}
-		return err
+		return outputError(err)
 	}
 	fmt.Fprintf(s.ErrOut, "wrote %s for serviceaccount %s in %s with %s\n", o.output, sa, t.Spec.Namespace, what)
 	return nil

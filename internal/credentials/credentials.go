@@ -20,9 +20,6 @@ import (
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
-// MinTTL is the shortest lifetime the TokenRequest API accepts.
-const MinTTL = 10 * time.Minute
-
 // Token is a bearer token and when it stops working.
 type Token struct {
 	Value string
@@ -37,7 +34,7 @@ type Token struct {
 // --service-account-max-token-expiration); Token.Expires says what was granted.
 func Request(ctx context.Context, c corev1client.ServiceAccountsGetter, ns, name string, ttl time.Duration) (Token, error) {
 	if ttl < MinTTL {
-		return Token{}, fmt.Errorf("token lifetime %s is below the API server's minimum of %s: use --ttl 10m or more", ttl, MinTTL)
+		return Token{}, fmt.Errorf("token lifetime %s is below the API server's minimum of %s; ask for %s or more", ttl, MinTTL, MinTTL)
 	}
 	secs := int64(ttl / time.Second)
 	tr, err := c.ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{
@@ -82,7 +79,7 @@ func Legacy(ctx context.Context, c interface {
 	})
 	if err != nil {
 		if wait.Interrupted(err) {
-			return Token{}, fmt.Errorf("secret %s in %s has no token after %s: is kube-controller-manager running with its serviceaccount-token controller? Or use a bound token (drop --legacy-token)", name, ns, timeout)
+			return Token{}, fmt.Errorf("secret %s in %s has no token after %s: is kube-controller-manager running with its serviceaccount-token controller? or use a bound token instead", name, ns, timeout)
 		}
 		return Token{}, fmt.Errorf("wait for token secret %s in %s: %w", name, ns, err)
 	}
@@ -92,7 +89,7 @@ func Legacy(ctx context.Context, c interface {
 func hintNotFound(err error) string {
 	var status apierrors.APIStatus
 	if errors.As(err, &status) && apierrors.IsNotFound(err) {
-		return " (run `bulkhead apply` for this tenant first)"
+		return " (apply the tenant first)"
 	}
 	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -64,32 +65,153 @@ func Encode(cfg *clientcmdapi.Config) ([]byte, error) {
 	return clientcmd.Write(*cfg)
 }
 
-// ErrExists is returned by WriteFile when path exists and force is false.
+// ErrExists is wrapped in the *PathError WriteFile and CheckPath return
+// when the path exists and overwriting was not asked for.
 var ErrExists = errors.New("file exists")
+
+// PathError says why no kubeconfig can be written at Path. Nothing was
+// written there.
+type PathError struct {
+	Path string
+	// Problem says what is wrong with Path, e.g. "is a directory".
+	Problem string
+	// Fix says what to do about it.
+	Fix string
+	// Err is ErrExists when the path is merely taken, else the error that
+	// showed the problem, if any.
+	Err error
+}
+
+func (e *PathError) Error() string { return e.Path + " " + e.Problem + "; " + e.Fix }
+func (e *PathError) Unwrap() error { return e.Err }
+
+// CheckPath returns the *PathError WriteFile would return for path, nil when
+// WriteFile can write there: path is a regular file (only with overwrite)
+// or nothing yet, in a directory that exists and is writable. It proves the
+// directory writable by creating and removing a temporary file, so that a
+// caller can check before it obtains a token it would have to throw away.
+func CheckPath(path string, overwrite bool) error {
+	if err := checkTarget(path, overwrite); err != nil {
+		return err
+	}
+	tmp, err := createTemp(path)
+	if err != nil {
+		return err
+	}
+	tmp.Close()
+	return os.Remove(tmp.Name())
+}
+
+// checkTarget refuses what WriteFile must not replace. A symbolic link is
+// refused even with overwrite: replacing it would surprise whoever made it,
+// and following it could put a token anywhere.
+func checkTarget(path string, overwrite bool) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return checkDir(path)
+		}
+		return &PathError{Path: path, Problem: "cannot be examined: " + errorReason(err), Fix: "choose another path", Err: err}
+	}
+	switch m := fi.Mode(); {
+	case m.IsDir():
+		return &PathError{Path: path, Problem: "is a directory", Fix: "name a file inside it"}
+	case m&fs.ModeSymlink != 0:
+		problem := "is a symbolic link"
+		if target, err := os.Readlink(path); err == nil {
+			problem += " to " + target
+		}
+		return &PathError{Path: path, Problem: problem,
+			Fix: "kubeconfigs are never written through a link or in its place; name the file itself, or remove the link"}
+	case !m.IsRegular():
+		return &PathError{Path: path, Problem: "is not a regular file (" + describeMode(m) + ")", Fix: "choose another path"}
+	case !overwrite:
+		return existsError(path)
+	}
+	return nil
+}
+
+func existsError(path string) error {
+	return &PathError{Path: path, Problem: "exists", Fix: "remove it or choose another path", Err: ErrExists}
+}
+
+// checkDir says why the directory of path, which does not exist, cannot
+// hold it.
+func checkDir(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return &PathError{Path: path, Problem: "cannot be created: directory " + dir + " does not exist",
+			Fix: "create the directory first, or choose another path", Err: err}
+	case err != nil:
+		return &PathError{Path: path, Problem: "cannot be created: " + errorReason(err), Fix: "choose another path", Err: err}
+	case !fi.IsDir():
+		return &PathError{Path: path, Problem: "cannot be created: " + dir + " is not a directory", Fix: "choose another path"}
+	}
+	return nil
+}
+
+// createTemp creates the file WriteFile fills and renames into place, in
+// path's directory (a rename is atomic only within a file system).
+func createTemp(path string) (*os.File, error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	switch {
+	case err == nil:
+		return tmp, nil
+	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS):
+		return nil, &PathError{Path: path, Problem: "cannot be written: directory " + dir + " is not writable (" + errorReason(err) + ")",
+			Fix: "choose a directory you can write to", Err: err}
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, checkDir(path)
+	}
+	return nil, fmt.Errorf("write kubeconfig %s: %w", path, err)
+}
+
+// errorReason is the system's reason without the operation and path that
+// *fs.PathError repeats.
+func errorReason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func describeMode(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.String()
+}
 
 // WriteFile writes cfg to path with mode 0600, atomically: a reader sees the
 // old file or the new one, never half of one, and the token is never in a
-// file readable by others, not even briefly.
-func WriteFile(cfg *clientcmdapi.Config, path string, force bool) error {
-	if !force {
-		if _, err := os.Lstat(path); err == nil {
-			return fmt.Errorf("%s: %w; pass --force to overwrite it", path, ErrExists)
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
+// file readable by others, not even briefly. An existing file is replaced
+// only with overwrite; directories, symbolic links and other special files
+// never are (see CheckPath). Problems of the path itself are *PathError.
+func WriteFile(cfg *clientcmdapi.Config, path string, overwrite bool) error {
+	if err := checkTarget(path, overwrite); err != nil {
+		return err
 	}
 	data, err := Encode(cfg)
 	if err != nil {
 		return fmt.Errorf("encode kubeconfig: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	tmp, err := createTemp(path)
 	if err != nil {
-		return fmt.Errorf("write kubeconfig: %w", err)
+		return err
 	}
 	defer os.Remove(tmp.Name()) // no-op after a successful rename
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write kubeconfig: %w", err)
+		return fmt.Errorf("write kubeconfig %s: %w", path, err)
 	}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
@@ -102,16 +224,21 @@ func WriteFile(cfg *clientcmdapi.Config, path string, force bool) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write kubeconfig %s: %w", path, err)
 	}
-	if !force {
+	if !overwrite {
 		// Link fails if path appeared meanwhile, so a concurrent writer is not clobbered.
 		if err := os.Link(tmp.Name(), path); err != nil {
 			if errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("%s: %w; pass --force to overwrite it", path, ErrExists)
+				if err := checkTarget(path, false); err != nil {
+					return err // say what appeared
+				}
+				return existsError(path)
 			}
 			return fmt.Errorf("write kubeconfig %s: %w", path, err)
 		}
 		return nil
 	}
+	// Rename replaces a link that appeared since checkTarget rather than
+	// writing through it; it fails on a directory.
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write kubeconfig %s: %w", path, err)
 	}

@@ -2,8 +2,10 @@ package kubeconfig
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -63,5 +65,126 @@ func TestWriteFileModeAndForce(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 1 {
 		t.Errorf("left temporary files behind: %v", entries)
+	}
+}
+
+// TestWriteFileRefusesPaths covers the paths WriteFile must not write to,
+// with or without overwrite: each is a *PathError naming the path and what
+// to do, and nothing is written anywhere.
+func TestWriteFileRefusesPaths(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	if err := os.WriteFile(target, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	dangling := filepath.Join(dir, "dangling")
+	if err := os.Symlink(filepath.Join(dir, "nowhere"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, path string
+		want       []string
+	}{
+		{"directory", sub, []string{sub + " is a directory; name a file inside it"}},
+		{"directory with a slash", sub + "/", []string{sub + "/ is a directory"}},
+		{"symbolic link", link, []string{link + " is a symbolic link to " + target, "never written through a link", "name the file itself, or remove the link"}},
+		{"dangling link", dangling, []string{dangling + " is a symbolic link to ", "nowhere"}},
+		{"missing directory", filepath.Join(dir, "missing", "bob.kubeconfig"),
+			[]string{"bob.kubeconfig cannot be created: directory " + filepath.Join(dir, "missing") + " does not exist; create the directory first"}},
+		{"file as directory", filepath.Join(target, "bob.kubeconfig"), []string{"cannot be created: " + target + " is not a directory"}},
+	}
+	for _, tc := range cases {
+		for _, overwrite := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/overwrite=%t", tc.name, overwrite), func(t *testing.T) {
+				for fn, err := range map[string]error{
+					"CheckPath": CheckPath(tc.path, overwrite),
+					"WriteFile": WriteFile(ForToken(testCluster(), "u", "bob", "secret-token"), tc.path, overwrite),
+				} {
+					var pe *PathError
+					if !errors.As(err, &pe) {
+						t.Fatalf("%s: err = %v (%T), want *PathError", fn, err, err)
+					}
+					if errors.Is(err, ErrExists) {
+						t.Errorf("%s: %v is ErrExists", fn, err)
+					}
+					for _, w := range tc.want {
+						if !strings.Contains(err.Error(), w) {
+							t.Errorf("%s: %q lacks %q", fn, err, w)
+						}
+					}
+				}
+				assertNothingWritten(t, dir, target)
+			})
+		}
+	}
+}
+
+// assertNothingWritten checks dir holds only the fixtures and target its
+// original content.
+func assertNothingWritten(t *testing.T, dir, target string) {
+	t.Helper()
+	var names []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, " "); got != "dangling link sub target" {
+		t.Errorf("directory holds %s", got)
+	}
+	if sub, _ := os.ReadDir(filepath.Join(dir, "sub")); len(sub) != 0 {
+		t.Errorf("wrote into the directory: %v", sub)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "keep" {
+		t.Errorf("the link's target was written: %q", b)
+	}
+}
+
+func TestCheckPath(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bob.kubeconfig")
+	if err := CheckPath(path, false); err != nil {
+		t.Errorf("a new file: %v", err)
+	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := CheckPath(path, false)
+	if !errors.Is(err, ErrExists) || err.Error() != path+" exists; remove it or choose another path" {
+		t.Errorf("an existing file: %v", err)
+	}
+	if err := CheckPath(path, true); err != nil {
+		t.Errorf("an existing file with overwrite: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("CheckPath left files behind: %v", entries)
+	}
+}
+
+func TestWriteFileUnwritableDirectory(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root writes to any directory")
+	}
+	dir := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "bob.kubeconfig")
+	for _, overwrite := range []bool{false, true} {
+		err := WriteFile(ForToken(testCluster(), "u", "bob", "t"), path, overwrite)
+		var pe *PathError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "cannot be written: directory "+dir+" is not writable (permission denied); choose a directory you can write to") {
+			t.Errorf("overwrite=%t: %v", overwrite, err)
+		}
+		if CheckPath(path, overwrite) == nil {
+			t.Errorf("CheckPath(overwrite=%t) accepts an unwritable directory", overwrite)
+		}
 	}
 }

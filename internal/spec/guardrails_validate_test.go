@@ -89,6 +89,24 @@ func TestGuardrailRules(t *testing.T) {
 			[]string{`in.yaml:1: metadata.name: Required value: tenants name the TenantDefaults they inherit`}},
 		{"TenantDefaults without tenants", "# only defaults\n" + defaultsHeader + "spec: {podSecurity: restricted}\n",
 			[]string{"in.yaml:2: no Tenant documents found: a TenantDefaults applies to the tenants that name it"}},
+		{"token lifetime caps at the bounds", withSpec("a", "  credentials: {maxTokenTTL: 10m}\n") + "---\n" +
+			withSpec("b", "  credentials: {maxTokenTTL: 8760h}\n"), nil},
+		{"null token lifetime cap is unset", withSpec("a", "  credentials: {maxTokenTTL: null}\n"), nil},
+		{"token lifetime caps out of bounds", withSpec("a", "  credentials: {maxTokenTTL: 9m59s}\n") + "---\n" +
+			withSpec("b", "  credentials: {maxTokenTTL: 8760h1s}\n"),
+			[]string{`in.yaml:6: spec.credentials.maxTokenTTL: Invalid value: "9m59s": must be at least 10m`,
+				`in.yaml:13: spec.credentials.maxTokenTTL: Invalid value: "8760h0m1s": must be at most 8760h (a year)`}},
+		{"token lifetime cap of the wrong type", withSpec("a", "  credentials:\n    maxTokenTTL: 720\n") + "---\n" +
+			withSpec("b", "  credentials:\n    maxTokenTTL: \"36\"\n") + "---\n" +
+			withSpec("c", "  credentials:\n    maxTokenTTL: {hours: 1}\n  podSecurity: strict\n"),
+			[]string{"in.yaml:7: spec.credentials.maxTokenTTL: Invalid value: must be a duration such as 720h or 90m, " +
+				"not the number 720 without a unit; write 720h for hours or 720m for minutes",
+				`in.yaml:15: spec.credentials.maxTokenTTL: Invalid value: must be a duration such as 720h or 90m, not the string "36" without a unit`,
+				"in.yaml:23: spec.credentials.maxTokenTTL: Invalid value: must be a duration such as 720h or 90m, not a mapping",
+				`in.yaml:24: spec.podSecurity: Unsupported value: "strict"`}},
+		{"an inherited cap out of bounds is reported on the defaults only",
+			defaultsHeader + "spec:\n  credentials: {maxTokenTTL: 1m}\n---\n" + inheriting("a", "") + "---\n" + inheriting("b", ""),
+			[]string{`in.yaml:5: spec.credentials.maxTokenTTL: Invalid value: "1m": must be at least 10m`}},
 		{"defaults after the tenants", inheriting("a", "") + "---\n" + defaultsHeader + "spec:\n  podSecurity: strict\n",
 			[]string{`in.yaml:12: spec.podSecurity: Unsupported value: "strict"`}},
 	}
@@ -163,5 +181,28 @@ func TestValidateInput(t *testing.T) {
 	// Validate knows no TenantDefaults: the same tenant is fine on its own.
 	if err := Validate(in.Tenants); err != nil {
 		t.Errorf("Validate: %v", err)
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		8760 * time.Hour:             "8760h",
+		10 * time.Minute:             "10m",
+		90 * time.Minute:             "1h30m",
+		time.Hour + time.Second:      "1h0m1s",
+		90 * time.Second:             "1m30s",
+		-5 * time.Minute:             "-5m",
+		0:                            "0s",
+		DefaultMaxTokenTTL:           "168h",
+		1500 * time.Millisecond:      "1.5s",
+		100000 * time.Hour:           "100000h",
+		100000*time.Hour + time.Hour: "100001h",
+	} {
+		if got := FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%s) = %q, want %q", d, got, want)
+		}
+		if back, err := time.ParseDuration(FormatDuration(d)); err != nil || back != d {
+			t.Errorf("FormatDuration(%s) does not parse back: %v, %v", d, back, err)
+		}
 	}
 }

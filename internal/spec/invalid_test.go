@@ -72,6 +72,14 @@ var invalidCases = map[string]struct {
 	"bad-selector-operator.yaml": {13, []string{`spec.network.allowFrom[0].podSelector.matchExpressions[0].operator: Invalid value: "Equals"`,
 		"use In, NotIn, Exists or DoesNotExist"}},
 	"allowfrom-mode-open.yaml": {9, []string{"spec.network.allowFrom: Forbidden: the network mode is open", "remove allowFrom, or set mode: isolated"}},
+	"max-token-ttl-too-short.yaml": {9, []string{`spec.credentials.maxTokenTTL: Invalid value: "5m": must be at least 10m`,
+		"the shortest lifetime the TokenRequest API issues", "raise it to 10m or more"}},
+	"max-token-ttl-too-long.yaml": {8, []string{`spec.credentials.maxTokenTTL: Invalid value: "87600h": must be at most 8760h (a year)`,
+		"most likely a typo", "lower it to 8760h or less"}},
+	"max-token-ttl-not-a-duration.yaml": {8, []string{"spec.credentials.maxTokenTTL: Invalid value: must be a duration such as 720h",
+		`not the string "forever"`, "write a number with a unit: h (hours), m (minutes) or s (seconds)"}},
+	"max-token-ttl-days.yaml": {8, []string{`spec.credentials.maxTokenTTL: Invalid value: must be a duration such as 720h or 90m, not the string "30d"`,
+		"durations have no unit for days; write 720h"}},
 }
 
 func TestInvalidFiles(t *testing.T) {

@@ -21,21 +21,32 @@ const (
 	maxQuantityExponent = 100
 )
 
-// quantityProblem is a quantity the decoder would refuse, with its key (for
-// the line), its value (to leave out of decoding) and its field path.
+// parsedScalars are the types whose JSON decoding is a parser of their own
+// (resource.Quantity, metav1.Duration), with what says why a YAML value is
+// none of them. Their errors have no position and end the decoding, and a
+// wrong JSON type inside them is reported at an offset of their own text,
+// which points nowhere in the document; so checkQuantities finds these
+// values first.
+var parsedScalars = map[reflect.Type]func(n *yaml.Node, nullable bool) string{
+	quantityType: quantityValueProblem,
+	durationType: durationValueProblem,
+}
+
+// quantityProblem is a quantity (or a duration, see parsedScalars) the
+// decoder would refuse, with its key (for the line), its value (to leave out
+// of decoding) and its field path.
 type quantityProblem struct {
 	key, value *yaml.Node
 	path       string
 	detail     string
 }
 
-// checkQuantities finds the values at quantity fields of a document (typ is
-// the Go type it decodes into) that are not quantities. resource.Quantity
-// refuses them while decoding with an error that has no position and ends
-// the decoding; found here, each is reported at its own line and the rest
-// of the document is still decoded and checked. Paths use field.Path's
-// "[key]" form for map keys, as validation does, since resource names hold
-// dots.
+// checkQuantities finds the values at quantity and duration fields of a
+// document (typ is the Go type it decodes into) that are no quantities or
+// durations (see parsedScalars); the name predates durations. Each is
+// reported at its own line and the rest of the document is still decoded
+// and checked. Paths use field.Path's "[key]" form for map keys, as
+// validation does, since resource names hold dots.
 func checkQuantities(root *yaml.Node, typ reflect.Type) []quantityProblem {
 	w := quantityWalker{budget: maxNodes}
 	w.walk(nil, root, typ, "")
@@ -57,14 +68,14 @@ func (w *quantityWalker) walk(key, n *yaml.Node, t reflect.Type, path string) {
 	for t.Kind() == reflect.Pointer {
 		t, nullable = t.Elem(), true
 	}
-	if t == quantityType {
-		if detail := quantityValueProblem(resolveAlias(n), nullable); detail != "" {
+	if check, ok := parsedScalars[t]; ok {
+		if detail := check(resolveAlias(n), nullable); detail != "" {
 			w.problems = append(w.problems, quantityProblem{key: nodeOrKey(key, n), value: n, path: path, detail: detail})
 		}
 		return
 	}
 	n = resolveAlias(n)
-	if n.Kind != yaml.MappingNode || !holdsQuantity(t, map[reflect.Type]bool{}) {
+	if n.Kind != yaml.MappingNode || !holdsParsedScalar(t, map[reflect.Type]bool{}) {
 		// A value of the wrong type is the decoder's to report.
 		return
 	}
@@ -84,14 +95,14 @@ func (w *quantityWalker) walk(key, n *yaml.Node, t reflect.Type, path string) {
 	}
 }
 
-// holdsQuantity reports whether a value of type t may contain a quantity in
-// a struct field or map value, the only places the file types have them;
-// the walk skips everything else.
-func holdsQuantity(t reflect.Type, seen map[reflect.Type]bool) bool {
+// holdsParsedScalar reports whether a value of type t may contain one of
+// parsedScalars in a struct field or map value, the only places the file
+// types have them; the walk skips everything else.
+func holdsParsedScalar(t reflect.Type, seen map[reflect.Type]bool) bool {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == quantityType {
+	if _, ok := parsedScalars[t]; ok {
 		return true
 	}
 	if seen[t] {
@@ -100,10 +111,10 @@ func holdsQuantity(t reflect.Type, seen map[reflect.Type]bool) bool {
 	seen[t] = true
 	switch t.Kind() {
 	case reflect.Map:
-		return holdsQuantity(t.Elem(), seen)
+		return holdsParsedScalar(t.Elem(), seen)
 	case reflect.Struct:
 		for _, f := range reflect.VisibleFields(t) {
-			if f.IsExported() && holdsQuantity(f.Type, seen) {
+			if f.IsExported() && holdsParsedScalar(f.Type, seen) {
 				return true
 			}
 		}

@@ -41,6 +41,7 @@ func checkGuardrails(g *v1alpha1.Guardrails) []finding {
 		add(field.NotSupported(spec.Child("podSecurity"), g.PodSecurity, v1alpha1.PodSecurityLevels), "set podSecurity to one of them")
 	}
 	checkNetwork(g.Network, spec.Child("network"), add)
+	checkCredentials(g.Credentials, spec.Child("credentials"), add)
 	return out
 }
 
@@ -208,5 +209,24 @@ func checkSelector(s *metav1.LabelSelector, p *field.Path, add adder) {
 			hint = "use In, NotIn, Exists or DoesNotExist"
 		}
 		add(fe, hint)
+	}
+}
+
+// checkCredentials keeps the token lifetime cap between what the
+// TokenRequest API can issue at all and a year, beyond which a cap is a typo
+// (87600h for 8760h) rather than a policy.
+func checkCredentials(c *v1alpha1.Credentials, p *field.Path, add adder) {
+	if c == nil || c.MaxTokenTTL == nil {
+		return
+	}
+	ttl, tp := c.MaxTokenTTL.Duration, p.Child("maxTokenTTL")
+	lo, hi := FormatDuration(v1alpha1.MinTokenTTL), FormatDuration(v1alpha1.MaxTokenTTLLimit)
+	switch {
+	case ttl < v1alpha1.MinTokenTTL:
+		add(field.Invalid(tp, FormatDuration(ttl), "must be at least "+lo+", the shortest lifetime the TokenRequest API issues"),
+			"raise it to "+lo+" or more")
+	case ttl > v1alpha1.MaxTokenTTLLimit:
+		add(field.Invalid(tp, FormatDuration(ttl), "must be at most "+hi+" (a year); a longer cap is most likely a typo"),
+			"lower it to "+hi+" or less (720h is 30 days)")
 	}
 }
