@@ -1,0 +1,96 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/bulkhead-dev/bulkhead/internal/localcluster"
+)
+
+// The cluster tests of this package share one local control plane (etcd,
+// kube-apiserver, kube-controller-manager), started once by TestMain; each
+// test uses its own tenant names. The unit tests need none of it.
+var (
+	// testClient is the admin client of the shared cluster; nil when the
+	// cluster was skipped (BULKHEAD_SKIP_E2E=1 outside CI).
+	testClient kubernetes.Interface
+	// skipReason says why testClient is nil.
+	skipReason string
+	// writes counts the requests through testClient that may change
+	// something (every method but GET and HEAD).
+	writes atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	binDir, err := localcluster.DefaultBinDir()
+	if err == nil {
+		err = localcluster.CheckBinaries(binDir)
+	}
+	if err != nil {
+		// Only a developer who asked for it may skip; CI never does.
+		if os.Getenv("CI") == "" && os.Getenv("BULKHEAD_SKIP_E2E") == "1" {
+			skipReason = fmt.Sprintf("BULKHEAD_SKIP_E2E=1: %v", err)
+			return m.Run()
+		}
+		fmt.Fprintf(os.Stderr, "apply: %v\nrun hack/build-control-plane.sh (or make test) first; outside CI, BULKHEAD_SKIP_E2E=1 skips the cluster tests\n", err)
+		return 1
+	}
+	tmp, err := os.MkdirTemp("", "bulkhead-apply-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cluster, err := localcluster.Start(ctx, localcluster.Options{DataDir: filepath.Join(tmp, "cluster"), Log: os.Stderr})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start local control plane:", err)
+		return 1
+	}
+	defer cluster.Stop()
+	cfg := rest.CopyConfig(cluster.RESTConfig())
+	cfg.QPS, cfg.Burst = 500, 1000
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countWrites{rt} })
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	testClient = client
+	return m.Run()
+}
+
+// countWrites counts the requests that are not reads.
+type countWrites struct{ next http.RoundTripper }
+
+func (c countWrites) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		writes.Add(1)
+	}
+	return c.next.RoundTrip(req)
+}
+
+// needCluster skips a test when the cluster was skipped, and returns the
+// client of the shared cluster.
+func needCluster(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	if testClient == nil {
+		t.Skip(skipReason)
+	}
+	return testClient
+}
