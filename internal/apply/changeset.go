@@ -94,6 +94,8 @@ func (c Change) String() string {
 }
 
 // ChangeSet is what reconciling one tenant did, in the order it was done.
+// A tenant with a conflict is not written at all: its Changes then say what
+// would have been done.
 // The shared cluster-wide objects (the admission policy) come as a
 // ChangeSet with an empty Tenant.
 type ChangeSet struct {

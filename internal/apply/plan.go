@@ -163,8 +163,8 @@ func (p *planner) readNamespaces(ctx context.Context) error {
 			})
 		})
 	}
-	for ns := range namespaces {
-		if p.byKey[Ref{Kind: "Namespace", APIVersion: "v1", Name: ns}.key()] != nil {
+	for _, ns := range p.wantNS {
+		if ns != "" && p.byKey[Ref{Kind: "Namespace", APIVersion: "v1", Name: ns}.key()] != nil {
 			g.Go(func() error {
 				return p.each(gctx, nsKind, "", metav1.ListOptions{FieldSelector: "metadata.name=" + ns})
 			})
@@ -363,7 +363,9 @@ func (p *planner) finish() (*Plan, error) {
 			return stale[a].Object.key() < stale[b].Object.key()
 		})
 		cs.Changes = append(cs.Changes, stale...)
-		cs.Err = errors.Join(p.conflicts[i]...)
+		conflicts := p.conflicts[i]
+		sort.Slice(conflicts, func(a, b int) bool { return conflicts[a].Error() < conflicts[b].Error() })
+		cs.Err = errors.Join(conflicts...)
 		if cs.Offboarded && len(cs.Changes) == 0 {
 			continue // offboarded before: nothing left to do
 		}

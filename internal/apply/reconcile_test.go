@@ -281,7 +281,7 @@ func expectNotCordoned(t *testing.T, c kubernetes.Interface, ns string) {
 	}
 }
 
-const pruneReason = "tenant removed from its tenant set"
+const pruneReason = "tenant offboarded"
 
 // offboardChanges is what offboarding a default tenant does.
 func offboardChanges(ns, sa string, last Action) []string {

@@ -97,10 +97,14 @@ func (r *Reconciler) cordon(ctx context.Context, name string, scope Scope) error
 	}
 	reason := scope.Reason
 	if reason == "" {
-		reason = "tenant removed from its tenant set"
+		reason = "tenant offboarded"
 	}
 	cur.WithLabels(map[string]string{v1alpha1.StateLabel: v1alpha1.StateCordoned}).
-		WithAnnotations(map[string]string{v1alpha1.CordonedAnnotation: r.opts.Now().UTC().Format(time.RFC3339) + " " + reason})
+		// The namespace is no longer what was applied: its digest says so.
+		WithAnnotations(map[string]string{
+			v1alpha1.CordonedAnnotation: r.opts.Now().UTC().Format(time.RFC3339) + " " + reason,
+			v1alpha1.AppliedAnnotation:  v1alpha1.StateCordoned,
+		})
 	_, err = c.Namespaces().Apply(ctx, cur, opts)
 	return err
 }
