@@ -35,13 +35,8 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	binDir, err := localcluster.DefaultBinDir()
-	if err == nil {
-		err = localcluster.CheckBinaries(binDir)
-	}
-	if err != nil {
-		// Only a developer who asked for it may skip; CI never does.
-		if os.Getenv("CI") == "" && os.Getenv("BULKHEAD_SKIP_E2E") == "1" {
+	if mayskip, err := localcluster.TestBinaries(); err != nil {
+		if mayskip {
 			skipReason = fmt.Sprintf("BULKHEAD_SKIP_E2E=1: %v", err)
 			return m.Run()
 		}

@@ -23,17 +23,14 @@ import (
 // looks exactly like a passing one.
 func requireBinaries(t *testing.T) {
 	t.Helper()
-	binDir, err := DefaultBinDir()
-	if err == nil {
-		err = CheckBinaries(binDir)
-	}
-	if err == nil {
-		return
-	}
-	if _, inCI := os.LookupEnv("CI"); !inCI && os.Getenv("BULKHEAD_SKIP_E2E") == "1" {
+	mayskip, err := TestBinaries()
+	switch {
+	case err == nil:
+	case mayskip:
 		t.Skipf("BULKHEAD_SKIP_E2E=1: %v", err)
+	default:
+		t.Fatalf("%v (outside CI, BULKHEAD_SKIP_E2E=1 skips this test)", err)
 	}
-	t.Fatalf("%v (outside CI, BULKHEAD_SKIP_E2E=1 skips this test)", err)
 }
 
 // testLog forwards Start's progress lines to the test log.

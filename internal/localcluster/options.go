@@ -132,3 +132,20 @@ func isMainModule(goMod string) bool {
 	}
 	return false
 }
+
+// TestBinaries is the one check every test that needs a control plane
+// makes: nil when the binaries are built; otherwise the problem, and
+// whether the test may skip: only outside CI and when the developer asked
+// with BULKHEAD_SKIP_E2E=1, since a silently skipped test looks exactly like
+// a passing one.
+func TestBinaries() (mayskip bool, err error) {
+	binDir, err := DefaultBinDir()
+	if err == nil {
+		err = CheckBinaries(binDir)
+	}
+	if err == nil {
+		return false, nil
+	}
+	_, inCI := os.LookupEnv("CI")
+	return !inCI && os.Getenv("BULKHEAD_SKIP_E2E") == "1", err
+}

@@ -41,13 +41,8 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	binDir, err := localcluster.DefaultBinDir()
-	if err == nil {
-		err = localcluster.CheckBinaries(binDir)
-	}
-	if err != nil {
-		// Only a developer who asked for it may skip; CI never does.
-		if os.Getenv("CI") == "" && os.Getenv("BULKHEAD_SKIP_E2E") == "1" {
+	if mayskip, err := localcluster.TestBinaries(); err != nil {
+		if mayskip {
 			fmt.Fprintln(os.Stderr, "skipping e2e tests (BULKHEAD_SKIP_E2E=1):", err)
 			return 0
 		}
