@@ -89,7 +89,7 @@ func Tenants(snap *Snapshot, opts TenantOptions) ([]Tenant, error) {
 			}
 			picked[n] = true
 			if !known[n] {
-				return nil, fmt.Errorf("--tenants: namespace %q is not in the snapshot; the namespaces are: %s", n, Abbreviate(all, 10))
+				return nil, fmt.Errorf("tenant namespace %q is not in the snapshot; the namespaces are: %s", n, Abbreviate(all, 10))
 			}
 			out = append(out, tenant(n))
 		}
