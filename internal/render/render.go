@@ -42,7 +42,7 @@ func Tenant(t v1alpha1.Tenant) []Object {
 	hasAdmin := slices.ContainsFunc(t.Spec.Members, func(m v1alpha1.Member) bool { return m.Role == v1alpha1.AdminRole })
 	for _, level := range v1alpha1.RoleNames {
 		if hasAdmin || slices.ContainsFunc(t.Spec.Members, func(m v1alpha1.Member) bool { return m.Role == level }) {
-			objs = append(objs, rbacv1ac.Role(v1alpha1.RoleObjectName(level), ns).WithLabels(labels).WithRules(Rules(level)...))
+			objs = append(objs, rbacv1ac.Role(v1alpha1.RoleObjectName(level), ns).WithLabels(labels).WithRules(sharedRules()[level]...))
 		}
 	}
 	for _, m := range t.Spec.Members {

@@ -1,6 +1,8 @@
 package render
 
 import (
+	"sync"
+
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
@@ -50,6 +52,18 @@ var administration = []grant{
 	{"rbac.authorization.k8s.io", []string{"rolebindings"}, writeVerbs},
 	{"rbac.authorization.k8s.io", []string{"roles"}, readVerbs},
 }
+
+// sharedRules holds each level's rules once: every tenant's Role of a level
+// has the same rules, and ten thousand tenants need not hold ten thousand
+// copies. Rendered objects are never changed after rendering (apply only
+// adds annotations to their metadata), so sharing is safe.
+var sharedRules = sync.OnceValue(func() map[v1alpha1.RoleName][]*rbacv1ac.PolicyRuleApplyConfiguration {
+	out := map[v1alpha1.RoleName][]*rbacv1ac.PolicyRuleApplyConfiguration{}
+	for _, level := range v1alpha1.RoleNames {
+		out[level] = Rules(level)
+	}
+	return out
+})
 
 // Rules returns the rules of one access level.
 func Rules(level v1alpha1.RoleName) []*rbacv1ac.PolicyRuleApplyConfiguration {

@@ -2,9 +2,9 @@ package spec
 
 import (
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -173,12 +173,29 @@ func fieldByJSONName(t reflect.Type, name string) (reflect.StructField, bool) {
 	if t.Kind() != reflect.Struct {
 		return reflect.StructField{}, false
 	}
-	fields := reflect.VisibleFields(t)
-	i := slices.IndexFunc(fields, func(f reflect.StructField) bool { return !f.Anonymous && jsonName(f) == name })
-	if i < 0 {
-		return reflect.StructField{}, false
+	f, ok := jsonFields(t)[name]
+	return f, ok
+}
+
+// fieldsByJSONName memoizes jsonFields: a spec of ten thousand tenants looks
+// up the same few types' fields hundreds of thousands of times.
+var fieldsByJSONName sync.Map // reflect.Type -> map[string]reflect.StructField
+
+// jsonFields maps the JSON names of a struct's visible fields to the fields.
+func jsonFields(t reflect.Type) map[string]reflect.StructField {
+	if m, ok := fieldsByJSONName.Load(t); ok {
+		return m.(map[string]reflect.StructField)
 	}
-	return fields[i], true
+	m := map[string]reflect.StructField{}
+	for _, f := range reflect.VisibleFields(t) {
+		if n := jsonName(f); !f.Anonymous && n != "" {
+			if _, dup := m[n]; !dup {
+				m[n] = f
+			}
+		}
+	}
+	fieldsByJSONName.Store(t, m)
+	return m
 }
 
 // jsonName is the name encoding/json uses for a field, "" if it skips it.

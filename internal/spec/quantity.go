@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -75,7 +76,7 @@ func (w *quantityWalker) walk(key, n *yaml.Node, t reflect.Type, path string) {
 		return
 	}
 	n = resolveAlias(n)
-	if n.Kind != yaml.MappingNode || !holdsParsedScalar(t, map[reflect.Type]bool{}) {
+	if n.Kind != yaml.MappingNode || !holdsParsed(t) {
 		// A value of the wrong type is the decoder's to report.
 		return
 	}
@@ -93,6 +94,19 @@ func (w *quantityWalker) walk(key, n *yaml.Node, t reflect.Type, path string) {
 			w.walk(n.Content[i], n.Content[i+1], t.Elem(), path+"["+k.Value+"]")
 		}
 	}
+}
+
+// holdsParsedCache memoizes holdsParsed per type.
+var holdsParsedCache sync.Map // reflect.Type -> bool
+
+// holdsParsed is holdsParsedScalar, computed once per type.
+func holdsParsed(t reflect.Type) bool {
+	if v, ok := holdsParsedCache.Load(t); ok {
+		return v.(bool)
+	}
+	v := holdsParsedScalar(t, map[reflect.Type]bool{})
+	holdsParsedCache.Store(t, v)
+	return v
 }
 
 // holdsParsedScalar reports whether a value of type t may contain one of
