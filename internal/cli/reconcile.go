@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/apply"
 	"github.com/bulkhead-dev/bulkhead/internal/spec"
+	"github.com/bulkhead-dev/bulkhead/internal/transient"
 )
 
 // reconcileRun is what apply and plan share: a Reconciler for the chosen
@@ -103,15 +105,15 @@ func (t counts) removed() int { return t[apply.Removed] + t[apply.Revoked] + t[a
 // (the per-object failures say nothing more), else every failure once.
 func failure(sets []apply.ChangeSet, t counts) error {
 	var failed []string
-	var transient *apply.TransientError
+	var transientErr *apply.TransientError
 	for _, cs := range sets {
 		for _, c := range cs.Changes {
 			if c.Err == nil {
 				continue
 			}
 			failed = append(failed, c.String())
-			if transient == nil {
-				errors.As(c.Err, &transient)
+			if transientErr == nil {
+				errors.As(c.Err, &transientErr)
 			}
 		}
 	}
@@ -119,9 +121,14 @@ func failure(sets []apply.ChangeSet, t counts) error {
 		return nil
 	}
 	total := t.total()
-	if transient != nil {
-		return fmt.Errorf("the API server stopped answering (%v): %d of %d objects written or up to date, %d not; nothing is lost, run the same command again to converge",
-			errors.Unwrap(transient), total-len(failed), total, len(failed))
+	if transientErr != nil {
+		why := errors.Unwrap(transientErr).Error()
+		var away *transient.ServerAwayError
+		if errors.As(transientErr, &away) {
+			why = fmt.Sprintf("no answer for %s; last error: %v", away.For.Round(time.Second), away.Last)
+		}
+		return fmt.Errorf("the API server stopped answering (%s): %d of %d objects written, %d not; nothing is lost, run the same command again to converge",
+			why, total-len(failed), total, len(failed))
 	}
 	return fmt.Errorf("%d of %d objects failed:\n  %s", len(failed), total, strings.Join(failed, "\n  "))
 }
