@@ -1,9 +1,11 @@
 package localcluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"syscall"
 	"time"
 )
@@ -78,7 +80,35 @@ func (c *Cluster) PauseEtcd() error {
 	if err := c.signal(etcdName, syscall.SIGSTOP); err != nil {
 		return fmt.Errorf("localcluster: pause %s: %w", etcdName, err)
 	}
-	return nil
+	// A signal is delivered asynchronously: return once etcd has stopped.
+	return c.waitState(etcdName, true)
+}
+
+// waitState waits up to a few seconds until the named process is stopped
+// (or running again), as /proc reports it; where there is no /proc it
+// returns at once.
+func (c *Cluster) waitState(name string, stopped bool) error {
+	c.mu.Lock()
+	_, p, err := c.process(name)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	pid := p.cmd.Process.Pid
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return nil
+		}
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 || i+2 >= len(stat) {
+			return nil
+		}
+		if st := stat[i+2]; (st == 'T' || st == 't') == stopped {
+			return nil
+		}
+	}
+	return fmt.Errorf("localcluster: %s did not change state within 5s", name)
 }
 
 // ResumeEtcd lets a paused etcd run again (SIGCONT).
@@ -86,7 +116,7 @@ func (c *Cluster) ResumeEtcd() error {
 	if err := c.signal(etcdName, syscall.SIGCONT); err != nil {
 		return fmt.Errorf("localcluster: resume %s: %w", etcdName, err)
 	}
-	return nil
+	return c.waitState(etcdName, false)
 }
 
 // errStopped: the cluster was stopped, so there is nothing to inject into.
