@@ -98,6 +98,7 @@ the tenants this input applied before under the same --tenant-set name.`,
 }
 
 func (o *applyOptions) run(cmd *cobra.Command, s Streams, f *factory) error {
+	defer limitMemory()()
 	tenants, err := loadSpec(o.files, s)
 	if err != nil {
 		return err

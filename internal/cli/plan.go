@@ -29,6 +29,7 @@ the input no longer declares. Exit codes: 0 nothing to do, 3 changes pending,
 			if err := o.validate(); err != nil {
 				return err
 			}
+			defer limitMemory()()
 			tenants, err := loadSpec(o.files, s)
 			if err != nil {
 				return err
