@@ -43,7 +43,7 @@ used in the last 10 seconds for up to 10 more seconds (its authentication cache)
 				}
 				if m.Kind != v1alpha1.ServiceAccountMember {
 					if member != "" {
-						return invalid("member %q of tenant %s is a %s: its credentials come from your identity provider; remove it from the spec and run `bulkhead apply --prune` to remove its access", m.Name, t.Name, m.Kind)
+						return invalid("member %q of tenant %s is a %s: its credentials come from your identity provider; remove it from the spec and run `bulkhead apply -f SPEC` to remove its access", m.Name, t.Name, m.Kind)
 					}
 					continue
 				}
