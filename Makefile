@@ -10,7 +10,7 @@ KUBECONFIG_LOCAL := $(CURDIR)/.local/admin.kubeconfig
 # Where go install puts binaries: $GOBIN, else the first GOPATH entry's bin.
 INSTALL_DIR ?= $(or $(shell $(GO) env GOBIN),$(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin)
 
-.PHONY: all build install uninstall control-plane chromium test unit e2e demo cluster-up cluster-down fmt vet clean
+.PHONY: generate check-generated all build install uninstall control-plane chromium test unit e2e demo cluster-up cluster-down fmt vet clean
 
 all: build
 
@@ -33,7 +33,7 @@ uninstall:
 control-plane:
 	hack/build-control-plane.sh
 
-test: control-plane chromium vet
+test: control-plane chromium vet check-generated
 	$(GO) test -count=1 -timeout 30m ./...
 
 # Debian's chromium renders the audit's HTML report in a browser test.
@@ -41,6 +41,19 @@ chromium:
 	@command -v chromium >/dev/null || { echo "installing chromium (apt-get)"; \
 		$$(command -v sudo) apt-get install -y -q chromium >/dev/null || \
 		{ $$(command -v sudo) apt-get update -q && $$(command -v sudo) apt-get install -y -q chromium; }; }
+
+# DeepCopy methods and the CRDs come from the API types (controller-gen,
+# pinned in go.mod as a tool). CI fails when they are stale.
+CONTROLLER_GEN := $(GO) tool controller-gen
+generate:
+	$(CONTROLLER_GEN) object paths=./api/...
+	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=config/crd/bases
+
+check-generated: generate
+	@git diff --quiet --exit-code -- api config/crd || { git --no-pager diff --stat -- api config/crd; \
+		echo "generated files are stale: run make generate and commit the result" >&2; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard -- api config/crd)" || { \
+		echo "generated files are not committed: $$(git ls-files --others --exclude-standard -- api config/crd)" >&2; exit 1; }
 
 unit:
 	BULKHEAD_SKIP_E2E=1 $(GO) test -count=1 ./...

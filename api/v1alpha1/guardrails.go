@@ -15,11 +15,24 @@ const TenantDefaultsKind = "TenantDefaults"
 // TenantDefaults holds guardrails shared by many tenants. It is cluster-scoped
 // and named; a Tenant inherits it by naming it in spec.defaults, field by
 // field beneath its own values and above bulkhead's built-in defaults.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster,shortName=tnd,categories=bulkhead
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type TenantDefaults struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	Spec Guardrails `json:"spec,omitempty"`
+}
+
+// TenantDefaultsList is a list of TenantDefaults.
+//
+// +kubebuilder:object:root=true
+type TenantDefaultsList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []TenantDefaults `json:"items"`
 }
 
 // Guardrails are the limits a tenant cannot lift itself. They are inlined in

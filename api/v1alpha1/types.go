@@ -1,5 +1,9 @@
 // Package v1alpha1 holds the Tenant types. The same Go types are the spec file
-// format read by `bulkhead apply -f` and, later, the CRD the controller watches.
+// format read by `bulkhead apply -f` and the CRDs the controller watches
+// (generated from them by controller-gen: `make generate`).
+//
+// +kubebuilder:object:generate=true
+// +groupName=bulkhead.dev
 package v1alpha1
 
 import (
@@ -21,12 +25,47 @@ var SchemeGroupVersion = schema.GroupVersion{Group: GroupName, Version: Version}
 
 // Tenant is one isolated workspace: a namespace and the subjects that work in it.
 // It is cluster-scoped; metadata.name names the tenant.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster,shortName=tn,categories=bulkhead
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.status.namespace`
+// +kubebuilder:printcolumn:name="Members",type=integer,JSONPath=`.status.memberCount`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Verified",type=string,JSONPath=`.status.conditions[?(@.type=="Verified")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Tenant struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	Spec TenantSpec `json:"spec,omitempty"`
+	// Status is written by the controller; spec files leave it out.
+	Status TenantStatus `json:"status,omitempty"`
 }
+
+// TenantList is a list of Tenants.
+//
+// +kubebuilder:object:root=true
+type TenantList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Tenant `json:"items"`
+}
+
+// DeletionPolicy says what happens to a tenant's namespace when the tenant
+// is removed.
+type DeletionPolicy string
+
+const (
+	// DeletionRetain cordons the namespace: credentials revoked, bindings
+	// removed, new pods refused, data kept (default).
+	DeletionRetain DeletionPolicy = "Retain"
+	// DeletionDelete deletes the namespace with everything in it.
+	DeletionDelete DeletionPolicy = "Delete"
+)
+
+// DeletionPolicies lists the policies in the order messages show them.
+var DeletionPolicies = []DeletionPolicy{DeletionRetain, DeletionDelete}
 
 // TenantSpec is what the platform team declares for a tenant.
 type TenantSpec struct {
@@ -43,6 +82,12 @@ type TenantSpec struct {
 	// Guardrails override the named TenantDefaults and bulkhead's
 	// built-in defaults, field by field.
 	Guardrails `json:",inline"`
+
+	// DeletionPolicy is what deleting the Tenant object does to its
+	// namespace: Retain (default) cordons it and keeps its data, Delete
+	// deletes it. The CLI's removals (`apply --prune`) use --delete-data.
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 }
 
 // MemberKind says who a member is.
