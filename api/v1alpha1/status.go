@@ -138,3 +138,9 @@ const ControllerTenantSet = "bulkhead-controller"
 
 // Finalizer holds a deleted Tenant until the controller has offboarded it.
 const Finalizer = "bulkhead.dev/offboard"
+
+// ReleaseAnnotation="true" on a Tenant object hands the tenant over to the
+// CLI: deleting the object then leaves the namespace and its access as they
+// are (only the controller's tenant set label is removed), so `bulkhead
+// apply` can take it.
+const ReleaseAnnotation = "bulkhead.dev/release"

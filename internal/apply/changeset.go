@@ -155,6 +155,9 @@ const (
 	OtherTenant ConflictReason = "OtherTenant"
 	// OtherTenantSet: the tenant was applied as part of another tenant set.
 	OtherTenantSet ConflictReason = "OtherTenantSet"
+	// Controlled: the tenant is reconciled by the bulkhead controller from
+	// a Tenant object; only the controller writes it.
+	Controlled ConflictReason = "Controlled"
 )
 
 // ConflictError is an existing object the tenant would need and may not
@@ -172,7 +175,12 @@ func (e *ConflictError) Error() string {
 	case OtherTenant:
 		return fmt.Sprintf("%s belongs to bulkhead tenant %q, not %q", e.Object, e.Owner, e.Tenant)
 	case OtherTenantSet:
+		if e.Owner == "" {
+			return fmt.Sprintf("tenant %q (%s) is managed by the bulkhead CLI, in no tenant set", e.Tenant, e.Object)
+		}
 		return fmt.Sprintf("tenant %q (%s) belongs to tenant set %q", e.Tenant, e.Object, e.Owner)
+	case Controlled:
+		return fmt.Sprintf("tenant %q (%s) is reconciled by the bulkhead controller from Tenant object %q", e.Tenant, e.Object, e.Tenant)
 	}
 	return fmt.Sprintf("%s exists and is not managed by bulkhead", e.Object)
 }

@@ -132,7 +132,7 @@ func defaultObjects(ns, sa string, role v1alpha1.RoleName) []Ref {
 // reconcile reconciles one tenant and fails on any error.
 func reconcile(t *testing.T, r *Reconciler, tn v1alpha1.Tenant) ChangeSet {
 	t.Helper()
-	cs := r.Reconcile(t.Context(), tn)
+	cs := r.Reconcile(t.Context(), tn, Scope{})
 	if cs.Err != nil {
 		t.Fatalf("reconcile %s: %v", tn.Name, cs.Err)
 	}

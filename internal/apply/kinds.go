@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	admissionregistrationv1ac "k8s.io/client-go/applyconfigurations/admissionregistration/v1"
@@ -30,6 +32,8 @@ type kind struct {
 	namespaced                 bool
 	// each streams the objects of one namespace ("" for all) through read.Each.
 	each func(ctx context.Context, retry read.Retry, ns string, opts metav1.ListOptions, fn func(metav1.Object) error) error
+	// eachFrom is each over a Lister instead of the API server.
+	eachFrom func(ctx context.Context, lister Lister, ns string, opts metav1.ListOptions, fn func(metav1.Object) error) error
 	// extract returns the fields FieldManager owns in obj, normalized; nil
 	// for kinds bulkhead never applies.
 	extract func(obj metav1.Object) (any, error)
@@ -52,6 +56,23 @@ func typed[T any, PT interface {
 	out := kind{kind: k, apiVersion: apiVersion, resource: resource, namespaced: namespaced, delete: del}
 	out.each = func(ctx context.Context, retry read.Retry, ns string, opts metav1.ListOptions, fn func(metav1.Object) error) error {
 		return read.Each(ctx, retry, list(ns), opts, func(item *T) error { return fn(PT(item)) })
+	}
+	out.eachFrom = func(ctx context.Context, lister Lister, ns string, opts metav1.ListOptions, fn func(metav1.Object) error) error {
+		var zero L
+		l := reflect.New(reflect.TypeOf(zero).Elem()).Interface().(L)
+		if err := lister(ctx, l, ns, opts); err != nil {
+			return err
+		}
+		items, err := apimeta.ExtractList(l)
+		if err != nil {
+			return err
+		}
+		for _, item := range items {
+			if err := fn(item.(PT)); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if extract == nil {
 		return out

@@ -192,12 +192,18 @@ func (p *planner) readNamespaces(ctx context.Context) error {
 
 // each streams one LIST through observe; seen, when given, sees every object.
 func (p *planner) each(ctx context.Context, k kind, ns string, opts metav1.ListOptions, seen ...func(metav1.Object)) error {
-	err := k.each(ctx, p.r.opts.Retry, ns, opts, func(o metav1.Object) error {
+	fn := func(o metav1.Object) error {
 		for _, f := range seen {
 			f(o)
 		}
 		return p.observe(k, o)
-	})
+	}
+	var err error
+	if p.r.opts.Lister != nil {
+		err = k.eachFrom(ctx, p.r.opts.Lister, ns, opts, fn)
+	} else {
+		err = k.each(ctx, p.r.opts.Retry, ns, opts, fn)
+	}
 	if err != nil {
 		where := "in every namespace"
 		switch {
@@ -265,6 +271,12 @@ func (p *planner) compare(k kind, c *Change, obj metav1.Object) error {
 	}
 	if ns, ok := c.desired.(*corev1ac.NamespaceApplyConfiguration); ok {
 		switch live := labels[v1alpha1.TenantSetLabel]; {
+		case live == v1alpha1.ControllerTenantSet && p.scope.TenantSet != live:
+			return conflict(Controlled, live)
+		case p.scope.TenantSet == v1alpha1.ControllerTenantSet && live != p.scope.TenantSet:
+			// The controller leaves the CLI's tenants alone, those of no
+			// set included.
+			return conflict(OtherTenantSet, live)
 		case live == "":
 		case p.scope.TenantSet == "":
 			// Applied without naming a set: the tenant stays in its set.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -42,7 +43,17 @@ type Options struct {
 	Progress func(Change)
 	// Now stamps cordoned namespaces; nil means time.Now.
 	Now func() time.Time
+	// Lister, when set, is where Plan reads existing objects instead of
+	// the API server: the controller's informer cache, so that a tenant
+	// that needs nothing costs no request. Such a plan may be stale; the
+	// controller executes only plans read from the API server.
+	Lister Lister
 }
+
+// Lister fills list (a typed list such as *rbacv1.RoleBindingList) with the
+// objects of namespace ("" for all) that opts' label and field selectors
+// select. Limit and Continue may be ignored.
+type Lister func(ctx context.Context, list runtime.Object, namespace string, opts metav1.ListOptions) error
 
 // DefaultWorkers keeps the local API server busy without queueing in it.
 const DefaultWorkers = 32
@@ -107,9 +118,11 @@ func (p *Plan) Conflicts() []*ConflictError {
 }
 
 // Reconcile brings one tenant to its spec: the controller's entry point.
-// Conflicts come back in the ChangeSet's Err, with nothing written.
-func (r *Reconciler) Reconcile(ctx context.Context, t v1alpha1.Tenant) ChangeSet {
-	p, err := r.Plan(ctx, []v1alpha1.Tenant{t}, false, Scope{})
+// Conflicts come back in the ChangeSet's Err, with nothing written. Scope's
+// TenantSet claims the tenant for a set (the controller's); Prune is ignored.
+func (r *Reconciler) Reconcile(ctx context.Context, t v1alpha1.Tenant, scope Scope) ChangeSet {
+	scope.Prune = false
+	p, err := r.Plan(ctx, []v1alpha1.Tenant{t}, false, scope)
 	if err != nil {
 		return ChangeSet{Tenant: t.Name, Namespace: t.Spec.Namespace, Err: err}
 	}

@@ -46,6 +46,9 @@ func (o *reconcileFlags) validate() error {
 		if errs := validation.IsValidLabelValue(o.tenantSet); len(errs) > 0 || o.tenantSet == "" {
 			return invalid("--tenant-set %q is not a valid label value: %s", o.tenantSet, errs[0])
 		}
+		if o.tenantSet == v1alpha1.ControllerTenantSet {
+			return invalid("--tenant-set %s is the bulkhead controller's own set; choose another name (the controller's tenants are changed through their Tenant objects)", o.tenantSet)
+		}
 	}
 	if o.workers < 1 {
 		return invalid("--concurrency must be at least 1, got %d", o.workers)

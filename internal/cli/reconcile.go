@@ -86,6 +86,9 @@ func conflictHint(c *apply.ConflictError, set string) string {
 	switch c.Reason {
 	case apply.OtherTenant:
 		return fmt.Sprintf("give tenant %q another namespace or remove tenant %q first", c.Tenant, c.Owner)
+	case apply.Controlled:
+		return fmt.Sprintf("change it with kubectl edit tenant %s, or hand it over to the CLI: kubectl delete tenant %s --cascade=orphan "+
+			"(the controller then releases the namespace without offboarding it)", c.Tenant, c.Tenant)
 	case apply.OtherTenantSet:
 		if set == "" {
 			set = "NEW"

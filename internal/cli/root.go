@@ -127,6 +127,7 @@ the isolation with each member's own credentials.`,
 		newWhoCanCmd(s, f),
 		newCanCmd(s, f),
 		newVersionCmd(s),
+		newControllerCmd(s, f),
 	)
 	return root
 }

@@ -1,0 +1,180 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
+	"github.com/bulkhead-dev/bulkhead/internal/verify"
+)
+
+func readyCondition(st *v1alpha1.TenantStatus) *metav1.Condition {
+	return meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
+}
+
+func ready(st *v1alpha1.TenantStatus) bool {
+	c := readyCondition(st)
+	return c != nil && c.Status == metav1.ConditionTrue
+}
+
+// setCondition sets one condition and records a Warning Event when it turns
+// to a bad state (so Events do not repeat while nothing changes).
+func (r *TenantReconciler) setCondition(tn *v1alpha1.Tenant, st *v1alpha1.TenantStatus, c metav1.Condition, warnWhen metav1.ConditionStatus) {
+	c.ObservedGeneration = tn.Generation
+	old := meta.FindStatusCondition(tn.Status.Conditions, c.Type)
+	if c.Status == warnWhen && (old == nil || old.Status != c.Status || old.Reason != c.Reason) {
+		r.Recorder.Eventf(tn, corev1.EventTypeWarning, c.Reason, "%s", c.Message)
+	}
+	meta.SetStatusCondition(&st.Conditions, c)
+}
+
+func (r *TenantReconciler) setReady(tn *v1alpha1.Tenant, st *v1alpha1.TenantStatus, status metav1.ConditionStatus, reason, msg string) {
+	warn := metav1.ConditionFalse
+	if reason == v1alpha1.ReasonOffboarding {
+		warn = "" // expected, not a warning
+	}
+	r.setCondition(tn, st, metav1.Condition{Type: v1alpha1.ConditionReady, Status: status, Reason: reason, Message: msg}, warn)
+}
+
+// degraded says whether anything weakens the tenant's isolation now.
+func (r *TenantReconciler) degraded(st *v1alpha1.TenantStatus, applyErr string) {
+	c := metav1.Condition{Type: v1alpha1.ConditionDegraded, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonAsExpected,
+		Message: "no failed check, no high or critical finding"}
+	switch {
+	case applyErr != "":
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, v1alpha1.ReasonApplyFailed, truncate(applyErr)
+	case st.Verification != nil && st.Verification.Failed > 0:
+		f := st.Verification.Failures[0]
+		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.ReasonVerificationFailed
+		c.Message = fmt.Sprintf("%d of %d checks failed; first: %s %s in %q: expected %s, got %s",
+			st.Verification.Failed, st.Verification.Failed+st.Verification.Passed, f.Member, f.Action, f.Namespace, f.Expected, f.Got)
+	case st.Audit != nil && st.Audit.Critical+st.Audit.High > 0:
+		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.ReasonFindings
+		c.Message = fmt.Sprintf("%d critical and %d high audit findings", st.Audit.Critical, st.Audit.High)
+		if len(st.Audit.Top) > 0 {
+			c.Message += "; worst: " + st.Audit.Top[0].Rule + ": " + st.Audit.Top[0].Message
+		}
+		c.Message = truncate(c.Message)
+	}
+	c.ObservedGeneration = st.ObservedGeneration
+	meta.SetStatusCondition(&st.Conditions, c)
+}
+
+// verify runs the tenant's checks when they are due: after a change, when
+// a Role or RoleBinding bulkhead does not manage appeared or changed in its
+// namespace, and every VerifyInterval. It returns when to look again.
+func (r *TenantReconciler) verify(ctx context.Context, tn *v1alpha1.Tenant, t v1alpha1.Tenant, st *v1alpha1.TenantStatus, changed bool) time.Duration {
+	now := r.Now()
+	fp := r.rbacFingerprint(ctx, t.Spec.Namespace)
+	r.mu.Lock()
+	last, known := r.verified[tn.Name]
+	r.mu.Unlock()
+	if v := st.Verification; v != nil && !changed && (!known || last == fp) {
+		if age := now.Sub(v.Time.Time); age < r.VerifyInterval {
+			return wait.Jitter(r.VerifyInterval-age, 0.1)
+		}
+	}
+	rep, err := r.Verify(ctx, t, r.others(ctx, t.Spec.Namespace))
+	if err != nil {
+		r.Metrics.verified("error")
+		r.setCondition(tn, st, metav1.Condition{Type: v1alpha1.ConditionVerified, Status: metav1.ConditionUnknown,
+			Reason: v1alpha1.ReasonVerifyError, Message: truncate(err.Error())}, metav1.ConditionUnknown)
+		return time.Minute
+	}
+	failures := rep.Failures()
+	v := &v1alpha1.VerificationStatus{Time: metav1.NewTime(now), Passed: len(rep.Checks) - len(failures), Failed: len(failures)}
+	for _, f := range failures {
+		if len(v.Failures) == v1alpha1.MaxStatusItems {
+			break
+		}
+		v.Failures = append(v.Failures, failure(f))
+	}
+	st.Verification = v
+	c := metav1.Condition{Type: v1alpha1.ConditionVerified, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonChecksPassed,
+		Message: fmt.Sprintf("%d checks passed", v.Passed)}
+	if v.Failed > 0 {
+		r.Metrics.verified("failed")
+		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonChecksFailed
+		c.Message = fmt.Sprintf("%d of %d checks failed; first: %s %s in %q: expected %s, got %s",
+			v.Failed, v.Failed+v.Passed, v.Failures[0].Member, v.Failures[0].Action, v.Failures[0].Namespace, v.Failures[0].Expected, v.Failures[0].Got)
+	} else {
+		r.Metrics.verified("passed")
+	}
+	r.setCondition(tn, st, c, metav1.ConditionFalse)
+	r.mu.Lock()
+	if r.verified == nil {
+		r.verified = map[string]string{}
+	}
+	r.verified[tn.Name] = fp
+	r.mu.Unlock()
+	return wait.Jitter(r.VerifyInterval, 0.1)
+}
+
+func failure(c verify.Check) v1alpha1.VerificationFailure {
+	return v1alpha1.VerificationFailure{Member: c.Member, Action: c.Action, Namespace: c.Namespace,
+		Expected: string(c.Expect), Got: string(c.Got), Detail: truncate(c.Detail)}
+}
+
+// rbacFingerprint sums up the Roles and RoleBindings in ns that bulkhead
+// does not manage (its own are covered by the reconcile's changes).
+func (r *TenantReconciler) rbacFingerprint(ctx context.Context, ns string) string {
+	h := fnv.New64a()
+	var rbs rbacv1.RoleBindingList
+	var roles rbacv1.RoleList
+	if r.Client.List(ctx, &rbs, client.InNamespace(ns)) != nil || r.Client.List(ctx, &roles, client.InNamespace(ns)) != nil {
+		return ""
+	}
+	var keys []string
+	for _, o := range rbs.Items {
+		if o.Labels[v1alpha1.ManagedByLabel] != v1alpha1.ManagedByValue {
+			keys = append(keys, "rb/"+o.Name+"/"+o.ResourceVersion)
+		}
+	}
+	for _, o := range roles.Items {
+		if o.Labels[v1alpha1.ManagedByLabel] != v1alpha1.ManagedByValue {
+			keys = append(keys, "r/"+o.Name+"/"+o.ResourceVersion)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+	}
+	return fmt.Sprintf("%x", h.Sum64())
+}
+
+// others picks the other tenants' namespaces a tenant's members probe: the
+// next VerifyOthers bulkhead namespaces after its own in name order, so
+// every namespace is probed by as many neighbours.
+func (r *TenantReconciler) others(ctx context.Context, own string) []string {
+	var list corev1.NamespaceList
+	if err := r.Client.List(ctx, &list, client.MatchingLabels{v1alpha1.ManagedByLabel: v1alpha1.ManagedByValue}); err != nil {
+		return nil
+	}
+	var names []string
+	for _, ns := range list.Items {
+		if ns.Labels[v1alpha1.TenantLabel] != "" && ns.Name != own && ns.Labels[v1alpha1.StateLabel] != v1alpha1.StateCordoned {
+			names = append(names, ns.Name)
+		}
+	}
+	sort.Strings(names)
+	if r.VerifyOthers <= 0 || len(names) <= r.VerifyOthers {
+		return names
+	}
+	start := sort.SearchStrings(names, own)
+	out := make([]string, 0, r.VerifyOthers)
+	for i := 0; i < r.VerifyOthers; i++ {
+		out = append(out, names[(start+i)%len(names)])
+	}
+	return out
+}

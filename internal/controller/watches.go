@@ -1,0 +1,99 @@
+package controller
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
+)
+
+type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+
+// tenantHandler maps an object to the tenant its labels name, looking at
+// both sides of an update: an object whose labels were edited away is
+// still its tenant's to put back. A Role or RoleBinding bulkhead does not
+// manage maps to the tenant owning its namespace, whose verification it
+// may change.
+type tenantHandler struct{ reader client.Reader }
+
+func (h *tenantHandler) Create(ctx context.Context, e event.CreateEvent, q queue) {
+	h.enqueue(ctx, q, e.Object)
+}
+
+func (h *tenantHandler) Update(ctx context.Context, e event.UpdateEvent, q queue) {
+	h.enqueue(ctx, q, e.ObjectOld, e.ObjectNew)
+}
+
+func (h *tenantHandler) Delete(ctx context.Context, e event.DeleteEvent, q queue) {
+	h.enqueue(ctx, q, e.Object)
+}
+
+func (h *tenantHandler) Generic(ctx context.Context, e event.GenericEvent, q queue) {
+	h.enqueue(ctx, q, e.Object)
+}
+
+func (h *tenantHandler) enqueue(ctx context.Context, q queue, objs ...client.Object) {
+	seen := map[string]bool{}
+	for _, o := range objs {
+		if o == nil {
+			continue
+		}
+		t := h.tenantOf(ctx, o)
+		if t != "" && !seen[t] {
+			seen[t] = true
+			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: t}})
+		}
+	}
+}
+
+func (h *tenantHandler) tenantOf(ctx context.Context, o client.Object) string {
+	l := o.GetLabels()
+	if l[v1alpha1.ManagedByLabel] == v1alpha1.ManagedByValue && l[v1alpha1.TenantLabel] != "" {
+		return l[v1alpha1.TenantLabel]
+	}
+	switch o.(type) {
+	case *rbacv1.Role, *rbacv1.RoleBinding:
+		var ns corev1.Namespace
+		if h.reader.Get(ctx, types.NamespacedName{Name: o.GetNamespace()}, &ns) == nil &&
+			ns.Labels[v1alpha1.ManagedByLabel] == v1alpha1.ManagedByValue &&
+			ns.Labels[v1alpha1.TenantSetLabel] == v1alpha1.ControllerTenantSet {
+			return ns.Labels[v1alpha1.TenantLabel]
+		}
+	}
+	return ""
+}
+
+// deleting passes updates that mark a Tenant for deletion.
+type deleting struct{ predicate.Funcs }
+
+func (deleting) Update(e event.UpdateEvent) bool {
+	return e.ObjectNew != nil && !e.ObjectNew.GetDeletionTimestamp().IsZero()
+}
+
+func (deleting) Create(event.CreateEvent) bool   { return false }
+func (deleting) Delete(event.DeleteEvent) bool   { return false }
+func (deleting) Generic(event.GenericEvent) bool { return false }
+
+// fieldsSecretType selects the Secrets the cache holds: ServiceAccount
+// tokens, which offboarding deletes and the audit counts.
+func fieldsSecretType() fields.Selector {
+	return fields.OneTermEqualSelector("type", string(corev1.SecretTypeServiceAccountToken))
+}
+
+// stripSecretData drops a token Secret's data before it enters the cache:
+// the controller never needs a token, so it never holds one.
+func stripSecretData(obj any) (any, error) {
+	if s, ok := obj.(*corev1.Secret); ok {
+		s.Data, s.StringData = nil, nil
+	}
+	return obj, nil
+}
