@@ -10,7 +10,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	rbacv1client "k8s.io/client-go/kubernetes/typed/rbac/v1"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/access"
@@ -28,24 +29,33 @@ type leftover struct {
 	role    v1alpha1.RoleName // the subject's role as a member; "" when it is none
 }
 
-// readLeftovers reads namespace ns and bulkhead's RoleBindings in it. A
-// namespace that does not exist (a spec not applied yet) has none.
-func readLeftovers(ctx context.Context, c kubernetes.Interface, ns string) ([]leftover, error) {
-	namespace, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+// readNamespace reads the tenant's namespace ns; nil when it does not exist
+// (a spec not applied yet).
+func readNamespace(ctx context.Context, c corev1client.NamespacesGetter, ns string) (*corev1.Namespace, error) {
+	namespace, err := c.Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read namespace %s: %w", ns, err)
 	}
-	if _, ok := namespace.Annotations[v1alpha1.MembersAnnotation]; !ok {
+	return namespace, nil
+}
+
+// leftoversIn reads bulkhead's RoleBindings in namespace ns (nil: it does
+// not exist, and has none) and returns their leftovers.
+func leftoversIn(ctx context.Context, c rbacv1client.RoleBindingsGetter, ns *corev1.Namespace) ([]leftover, error) {
+	if ns == nil {
+		return nil, nil
+	}
+	if _, ok := ns.Annotations[v1alpha1.MembersAnnotation]; !ok {
 		return nil, nil // applied by a bulkhead that did not record its members
 	}
-	rbs, err := c.RbacV1().RoleBindings(ns).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.ManagedSelector})
+	rbs, err := c.RoleBindings(ns.Name).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.ManagedSelector})
 	if err != nil {
-		return nil, fmt.Errorf("list bulkhead rolebindings in %s: %w", ns, err)
+		return nil, fmt.Errorf("list bulkhead rolebindings in %s: %w", ns.Name, err)
 	}
-	return findLeftovers(namespace, rbs.Items), nil
+	return findLeftovers(ns, rbs.Items), nil
 }
 
 // findLeftovers compares bulkhead's RoleBindings in namespace ns with the

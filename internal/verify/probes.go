@@ -19,10 +19,26 @@ import (
 // proves the request was allowed, and "forbidden" that it was not.
 type probe struct {
 	action string
-	// attrs describe the request for a SelfSubjectAccessReview, which tells an
-	// RBAC refusal from an admission refusal.
+	// attrs describe the request to the authorizer: a SelfSubjectAccessReview
+	// of them tells an RBAC refusal from an admission refusal in Run, and
+	// Review asks a SubjectAccessReview of them instead of making it.
 	attrs authorizationv1.ResourceAttributes
 	do    func(ctx context.Context, c kubernetes.Interface, ns string) error
+	// enforced, on a probe admission must refuse, reads the state that
+	// makes admission refuse it: Review's answer where Run's is a request.
+	enforced refusal
+}
+
+// attributes are the probe's request in namespace ns ("" for the cluster
+// scope) as the authorizer sees it. A request for a Namespace object is
+// in that namespace and names it.
+func (p probe) attributes(ns string) *authorizationv1.ResourceAttributes {
+	a := p.attrs
+	a.Namespace = ns
+	if a.Resource == "namespaces" && a.Group == "" && ns != "" {
+		a.Name = ns
+	}
+	return &a
 }
 
 // probeName is the name of objects verify asks about; nothing is ever created.
@@ -34,63 +50,70 @@ func attrs(verb, group, resource string) authorizationv1.ResourceAttributes {
 	return authorizationv1.ResourceAttributes{Verb: verb, Group: group, Resource: resource}
 }
 
+// named is attrs for a request on the object called probeName.
+func named(verb, group, resource string) authorizationv1.ResourceAttributes {
+	a := attrs(verb, group, resource)
+	a.Name = probeName
+	return a
+}
+
 var (
-	listPods = probe{"list pods", attrs("list", "", "pods"), func(ctx context.Context, c kubernetes.Interface, ns string) error {
+	listPods = probe{action: "list pods", attrs: attrs("list", "", "pods"), do: func(ctx context.Context, c kubernetes.Interface, ns string) error {
 		_, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{Limit: 1})
 		return err
 	}}
-	createPod = probe{"create pods", attrs("create", "", "pods"), func(ctx context.Context, c kubernetes.Interface, ns string) error {
+	createPod = probe{action: "create pods", attrs: attrs("create", "", "pods"), do: func(ctx context.Context, c kubernetes.Interface, ns string) error {
 		_, err := c.CoreV1().Pods(ns).Create(ctx, compliantPod(), metav1.CreateOptions{DryRun: dryRun})
 		return err
 	}}
-	createJob = probe{"create jobs", attrs("create", "batch", "jobs"), func(ctx context.Context, c kubernetes.Interface, ns string) error {
+	createJob = probe{action: "create jobs", attrs: attrs("create", "batch", "jobs"), do: func(ctx context.Context, c kubernetes.Interface, ns string) error {
 		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: probeName},
 			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: compliantPod().Spec}}}
 		job.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever
 		_, err := c.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{DryRun: dryRun})
 		return err
 	}}
-	listSecrets = probe{"list secrets", attrs("list", "", "secrets"), func(ctx context.Context, c kubernetes.Interface, ns string) error {
+	listSecrets = probe{action: "list secrets", attrs: attrs("list", "", "secrets"), do: func(ctx context.Context, c kubernetes.Interface, ns string) error {
 		_, err := c.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{Limit: 1})
 		return err
 	}}
-	getSecret = probe{"get secrets", attrs("get", "", "secrets"), func(ctx context.Context, c kubernetes.Interface, ns string) error {
+	getSecret = probe{action: "get secrets", attrs: named("get", "", "secrets"), do: func(ctx context.Context, c kubernetes.Interface, ns string) error {
 		_, err := c.CoreV1().Secrets(ns).Get(ctx, probeName, metav1.GetOptions{})
 		return err
 	}}
-	listNamespaces = probe{"list namespaces", attrs("list", "", "namespaces"), func(ctx context.Context, c kubernetes.Interface, _ string) error {
+	listNamespaces = probe{action: "list namespaces", attrs: attrs("list", "", "namespaces"), do: func(ctx context.Context, c kubernetes.Interface, _ string) error {
 		_, err := c.CoreV1().Namespaces().List(ctx, metav1.ListOptions{Limit: 1})
 		return err
 	}}
-	listNodes = probe{"list nodes", attrs("list", "", "nodes"), func(ctx context.Context, c kubernetes.Interface, _ string) error {
+	listNodes = probe{action: "list nodes", attrs: attrs("list", "", "nodes"), do: func(ctx context.Context, c kubernetes.Interface, _ string) error {
 		_, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1})
 		return err
 	}}
-	createCRB = probe{"create clusterrolebindings", attrs("create", "rbac.authorization.k8s.io", "clusterrolebindings"), func(ctx context.Context, c kubernetes.Interface, _ string) error {
+	createCRB = probe{action: "create clusterrolebindings", attrs: attrs("create", "rbac.authorization.k8s.io", "clusterrolebindings"), do: func(ctx context.Context, c kubernetes.Interface, _ string) error {
 		crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: probeName},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
 			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:authenticated"}}}
 		_, err := c.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{DryRun: dryRun})
 		return err
 	}}
-	createRoleBinding = probe{"create rolebindings", attrs("create", "rbac.authorization.k8s.io", "rolebindings"), func(ctx context.Context, c kubernetes.Interface, ns string) error {
+	createRoleBinding = probe{action: "create rolebindings", attrs: attrs("create", "rbac.authorization.k8s.io", "rolebindings"), do: func(ctx context.Context, c kubernetes.Interface, ns string) error {
 		rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: probeName},
 			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
 			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "system:authenticated"}}}
 		_, err := c.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{DryRun: dryRun})
 		return err
 	}}
-	deleteQuota = probe{"delete resourcequotas", attrs("delete", "", "resourcequotas"), func(ctx context.Context, c kubernetes.Interface, ns string) error {
+	deleteQuota = probe{action: "delete resourcequotas", attrs: named("delete", "", "resourcequotas"), do: func(ctx context.Context, c kubernetes.Interface, ns string) error {
 		return c.CoreV1().ResourceQuotas(ns).Delete(ctx, probeName, metav1.DeleteOptions{DryRun: dryRun})
 	}}
-	patchQuota = probe{"patch resourcequotas", attrs("patch", "", "resourcequotas"), func(ctx context.Context, c kubernetes.Interface, ns string) error {
+	patchQuota = probe{action: "patch resourcequotas", attrs: named("patch", "", "resourcequotas"), do: func(ctx context.Context, c kubernetes.Interface, ns string) error {
 		_, err := c.CoreV1().ResourceQuotas(ns).Patch(ctx, probeName, types.MergePatchType, []byte(`{}`), metav1.PatchOptions{DryRun: dryRun})
 		return err
 	}}
-	deleteLimits = probe{"delete limitranges", attrs("delete", "", "limitranges"), func(ctx context.Context, c kubernetes.Interface, ns string) error {
+	deleteLimits = probe{action: "delete limitranges", attrs: named("delete", "", "limitranges"), do: func(ctx context.Context, c kubernetes.Interface, ns string) error {
 		return c.CoreV1().LimitRanges(ns).Delete(ctx, probeName, metav1.DeleteOptions{DryRun: dryRun})
 	}}
-	patchLimits = probe{"patch limitranges", attrs("patch", "", "limitranges"), func(ctx context.Context, c kubernetes.Interface, ns string) error {
+	patchLimits = probe{action: "patch limitranges", attrs: named("patch", "", "limitranges"), do: func(ctx context.Context, c kubernetes.Interface, ns string) error {
 		_, err := c.CoreV1().LimitRanges(ns).Patch(ctx, probeName, types.MergePatchType, []byte(`{}`), metav1.PatchOptions{DryRun: dryRun})
 		return err
 	}}

@@ -1,17 +1,11 @@
-// Package verify proves a tenant's isolation on a live cluster the way an
-// attacker would test it: each member makes real requests with its own
-// credentials (a short-lived token for ServiceAccounts, impersonation for
-// users and groups), and every answer is compared with what isolation requires.
-// Subjects that only a RoleBinding bulkhead left behind lets in (a removed
-// member, a member's old role) are asked about with SubjectAccessReviews.
 package verify
 
 import (
 	"cmp"
 	"context"
 	"fmt"
-	"sync"
 
+	"golang.org/x/sync/errgroup"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -83,7 +77,7 @@ func (r *Report) Failures() []Check {
 	return out
 }
 
-// Options tune Run.
+// Options tune Run and Review.
 type Options struct {
 	// Workers bounds concurrent requests; 0 means 16.
 	Workers int
@@ -92,17 +86,18 @@ type Options struct {
 	Others int
 }
 
-// task is one probe by one member against one namespace.
+func (o Options) complete() Options {
+	if o.Workers <= 0 {
+		o.Workers = 16
+	}
+	return o
+}
+
+// task is one check and the client that answers it: the member's own,
+// or, for a leftover, the admin's, which asks a SubjectAccessReview.
 type task struct {
-	check  Check
-	probe  probe
+	item
 	client kubernetes.Interface
-	// reviewAs, when set, asks the authorizer about this identity with a
-	// SubjectAccessReview (client is then the admin's) instead of making
-	// the request: a leftover binding's subject may have no credentials
-	// verify can get, and what RBAC allows it is the question.
-	reviewAs *access.UserInfo
-	why      string // the detail a failed review starts with
 }
 
 // Run checks every member of every tenant, and that no one else holds what
@@ -115,9 +110,7 @@ type task struct {
 // checked that way, not as a member. admin must be allowed to request tokens, to impersonate and to
 // create SubjectAccessReviews; it is never used for the member probes.
 func Run(ctx context.Context, admin *rest.Config, tenants []v1alpha1.Tenant, opts Options) (*Report, error) {
-	if opts.Workers <= 0 {
-		opts.Workers = 16
-	}
+	opts = opts.complete()
 	adminClient, err := kubernetes.NewForConfig(admin)
 	if err != nil {
 		return nil, err
@@ -125,70 +118,50 @@ func Run(ctx context.Context, admin *rest.Config, tenants []v1alpha1.Tenant, opt
 	var tasks []task
 	for i, t := range tenants {
 		others := neighbours(tenants, i, opts.Others)
-		left, err := readLeftovers(ctx, adminClient, t.Spec.Namespace)
+		ns, err := readNamespace(ctx, adminClient.CoreV1(), t.Spec.Namespace)
 		if err != nil {
 			return nil, fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
-		for _, m := range t.Spec.Members {
-			if isLeftover(m, t.Spec.Namespace, left) {
-				continue
-			}
-			cfg, err := memberConfig(ctx, admin, adminClient, t, m)
-			if err != nil {
-				return nil, err
-			}
-			client, err := kubernetes.NewForConfig(cfg)
-			if err != nil {
-				return nil, err
-			}
-			base := Check{Tenant: t.Name, Member: string(m.Kind) + "/" + m.Name, Role: string(m.Role)}
-			add := func(scope Scope, ns string, expect Outcome, ps ...probe) { // one check per probe
-				for _, p := range ps {
-					c := base
-					c.Scope, c.Namespace, c.Action, c.Expect = scope, ns, p.action, expect
-					tasks = append(tasks, task{check: c, probe: p, client: client})
-				}
-			}
-			plan(t, m, others, add)
+		left, err := leftoversIn(ctx, adminClient.RbacV1(), ns)
+		if err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
-		for _, l := range left {
-			base := Check{Tenant: t.Name, Member: l.member(t.Spec.Namespace), Role: cmp.Or(string(l.role), "none")}
-			user, why := l.subject.RequestUser(), l.reason(t.Spec.Namespace)
-			planLeftover(l, t.Spec.Namespace, func(scope Scope, ns string, expect Outcome, ps ...probe) {
-				for _, p := range ps {
-					c := base
-					c.Scope, c.Namespace, c.Action, c.Expect = scope, ns, p.action, expect
-					tasks = append(tasks, task{check: c, probe: p, client: adminClient, reviewAs: &user, why: why})
+		clients := map[*v1alpha1.Member]kubernetes.Interface{}
+		for _, it := range checks(t, namespaces(others), otherSA(t, others), left) {
+			tk := task{item: it, client: adminClient}
+			if it.member != nil {
+				if clients[it.member] == nil {
+					if clients[it.member], err = memberClient(ctx, admin, adminClient, t, *it.member); err != nil {
+						return nil, err
+					}
 				}
-			})
+				tk.client = clients[it.member]
+			}
+			tasks = append(tasks, tk)
 		}
 	}
-
-	checks := make([]Check, len(tasks))
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < min(opts.Workers, len(tasks)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				checks[i] = run(ctx, tasks[i])
-			}
-		}()
-	}
-	for i := range tasks {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	return &Report{Checks: checks}, nil
+	out := make([]Check, len(tasks))
+	parallel(opts.Workers, len(tasks), func(i int) { out[i] = run(ctx, tasks[i]) })
+	return &Report{Checks: out}, nil
 }
 
-// run makes one request and classifies the answer.
+// parallel calls fn(0) … fn(n-1), at most workers at a time.
+func parallel(workers, n int, fn func(i int)) {
+	var g errgroup.Group
+	g.SetLimit(workers)
+	for i := range n {
+		g.Go(func() error { fn(i); return nil })
+	}
+	_ = g.Wait() // fn returns nothing to wait for but itself
+}
+
+// run makes one request and classifies the answer; a leftover's is a
+// SubjectAccessReview.
 func run(ctx context.Context, t task) Check {
 	c := t.check
-	if t.reviewAs != nil {
-		c.Got, c.Detail = review(ctx, t)
+	if t.member == nil {
+		r, err := subjectAccessReview(ctx, t.client, t.as, t.probe.attributes(c.Namespace))
+		c.Got, c.Detail = reviewed(r, err, t.why)
 	} else {
 		c.Got, c.Detail = classify(ctx, t, t.probe.do(ctx, t.client, c.Namespace))
 	}
@@ -206,10 +179,8 @@ func classify(ctx context.Context, t task, err error) (Outcome, string) {
 		return Allowed, errDetail(err)
 	case apierrors.IsForbidden(err):
 		// Authorization and admission both answer 403; ask the authorizer which it was.
-		a := t.probe.attrs
-		a.Namespace = t.check.Namespace
 		r, sarErr := t.client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx,
-			&authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &a}},
+			&authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: t.probe.attributes(t.check.Namespace)}},
 			metav1.CreateOptions{})
 		if sarErr == nil && r.Status.Allowed {
 			return Rejected, err.Error()
@@ -220,20 +191,27 @@ func classify(ctx context.Context, t task, err error) (Outcome, string) {
 	}
 }
 
-// review asks whether t.reviewAs may make t's request.
-func review(ctx context.Context, t task) (Outcome, string) {
-	a := t.probe.attrs
-	a.Namespace = t.check.Namespace
-	r, err := t.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
-		Spec: authorizationv1.SubjectAccessReviewSpec{User: t.reviewAs.Name, Groups: t.reviewAs.Groups, ResourceAttributes: &a},
+// subjectAccessReview asks the authorizer whether user may make the request a.
+func subjectAccessReview(ctx context.Context, c kubernetes.Interface, user access.UserInfo, a *authorizationv1.ResourceAttributes) (*authorizationv1.SubjectAccessReview, error) {
+	return c.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
+		Spec: authorizationv1.SubjectAccessReviewSpec{User: user.Name, Groups: user.Groups, ResourceAttributes: a},
 	}, metav1.CreateOptions{})
+}
+
+// reviewed is a SubjectAccessReview's outcome; why, for a leftover, starts
+// the detail of an allowed one.
+func reviewed(r *authorizationv1.SubjectAccessReview, err error, why string) (Outcome, string) {
 	switch {
 	case err != nil:
 		return Error, fmt.Sprintf("SubjectAccessReview: %v", err)
 	case r.Status.Allowed:
-		return Allowed, t.why + "; " + cmp.Or(r.Status.Reason, "allowed")
+		detail := cmp.Or(r.Status.Reason, "allowed")
+		if why != "" {
+			detail = why + "; " + detail
+		}
+		return Allowed, detail
 	}
-	return Forbidden, r.Status.Reason
+	return Forbidden, cmp.Or(r.Status.Reason, r.Status.EvaluationError)
 }
 
 func errDetail(err error) string {
@@ -243,27 +221,25 @@ func errDetail(err error) string {
 	return err.Error()
 }
 
-// memberConfig returns the member's own client configuration. ServiceAccounts
-// get a fresh short-lived token; users and groups are impersonated, which is
-// exactly how the API server evaluates their requests.
-func memberConfig(ctx context.Context, admin *rest.Config, c kubernetes.Interface, t v1alpha1.Tenant, m v1alpha1.Member) (*rest.Config, error) {
+// memberClient is a client with the member's own credentials. ServiceAccounts
+// get a fresh short-lived token; users and groups are impersonated as
+// memberIdentity, which is exactly how the API server evaluates their requests.
+func memberClient(ctx context.Context, admin *rest.Config, c kubernetes.Interface, t v1alpha1.Tenant, m v1alpha1.Member) (kubernetes.Interface, error) {
+	var cfg *rest.Config
 	switch m.Kind {
 	case v1alpha1.ServiceAccountMember:
 		tok, err := credentials.Request(ctx, c.CoreV1(), t.Spec.Namespace, m.Name, credentials.MinTTL)
 		if err != nil {
 			return nil, fmt.Errorf("tenant %s: %w", t.Name, err)
 		}
-		cfg := rest.AnonymousClientConfig(admin)
+		cfg = rest.AnonymousClientConfig(admin)
 		cfg.BearerToken = tok.Value
-		return cfg, nil
-	case v1alpha1.UserMember:
-		cfg := rest.CopyConfig(admin)
-		cfg.Impersonate = rest.ImpersonationConfig{UserName: m.Name}
-		return cfg, nil
-	case v1alpha1.GroupMember:
-		cfg := rest.CopyConfig(admin)
-		cfg.Impersonate = rest.ImpersonationConfig{UserName: "bulkhead-verify:" + m.Name, Groups: []string{m.Name, "system:authenticated"}}
-		return cfg, nil
+	case v1alpha1.UserMember, v1alpha1.GroupMember:
+		id := memberIdentity(t.Spec.Namespace, m)
+		cfg = rest.CopyConfig(admin)
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: id.Name, Groups: id.Groups}
+	default:
+		return nil, fmt.Errorf("tenant %s: member %s has unknown kind %q", t.Name, m.Name, m.Kind)
 	}
-	return nil, fmt.Errorf("tenant %s: member %s has unknown kind %q", t.Name, m.Name, m.Kind)
+	return kubernetes.NewForConfig(cfg)
 }
