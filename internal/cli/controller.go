@@ -47,7 +47,7 @@ configuration; install it with bulkhead install.`,
 			}
 			cmd.SilenceUsage = true
 			// A daemon logs what it does: klog to stderr at every -v.
-			klog.SetOutput(s.Err)
+			klog.SetOutput(s.ErrOut)
 			ctrl.SetLogger(klog.NewKlogr())
 			return controller.Run(cmd.Context(), cfg, o.Options)
 		},
