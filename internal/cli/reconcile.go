@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,9 +10,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/metadata"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/apply"
+	"github.com/bulkhead-dev/bulkhead/internal/read"
 	"github.com/bulkhead-dev/bulkhead/internal/spec"
 	"github.com/bulkhead-dev/bulkhead/internal/transient"
 )
@@ -21,6 +26,8 @@ import (
 type reconcileRun struct {
 	flags      reconcileFlags
 	reconciler *apply.Reconciler
+	meta       metadata.Interface
+	retry      read.Retry
 }
 
 // memoryLimit is the heap size past which apply's garbage collector works
@@ -38,18 +45,51 @@ func limitMemory() (restore func()) {
 }
 
 func newReconcileRun(cmd *cobra.Command, f *factory, flags reconcileFlags, dryRun bool, progress func(apply.Change)) (*reconcileRun, error) {
-	client, _, err := f.client()
+	client, cfg, err := f.client()
 	if err != nil {
 		return nil, err
 	}
+	retry := newRetry(cmd, flags.retryTimeout)
 	r := apply.New(client, apply.Options{
 		DryRun:   dryRun,
 		Adopt:    flags.adopt,
 		Workers:  flags.workers,
 		Progress: progress,
-		Retry:    newRetry(cmd, flags.retryTimeout),
+		Retry:    retry,
 	})
-	return &reconcileRun{flags: flags, reconciler: r}, nil
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &reconcileRun{flags: flags, reconciler: r, meta: meta, retry: retry}, nil
+}
+
+// tenantObjects lists the names of the Tenant objects on the cluster: the
+// controller's tenants, which the CLI does not write. A cluster without the
+// CRD has none.
+func (r *reconcileRun) tenantObjects(ctx context.Context) (map[string]bool, error) {
+	names := map[string]bool{}
+	retry := r.retry
+	if retry == nil {
+		retry = func(ctx context.Context, fn func(context.Context) error) error { return fn(ctx) }
+	}
+	err := retry(ctx, func(ctx context.Context) error {
+		list, err := r.meta.Resource(v1alpha1.SchemeGroupVersion.WithResource("tenants")).List(ctx, metav1.ListOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, o := range list.Items {
+			names[o.Name] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list Tenant objects: %w", err)
+	}
+	return names, nil
 }
 
 // plannedRun is a plan and the count of its objects.
@@ -66,17 +106,30 @@ func (p plannedRun) objects() int {
 // plan reads the cluster once and refuses, all at once and before any
 // write, objects the input's tenants may not take.
 func (r *reconcileRun) plan(cmd *cobra.Command, tenants []spec.Tenant) (plannedRun, error) {
+	objects, err := r.tenantObjects(cmd.Context())
+	if err != nil {
+		return plannedRun{}, err
+	}
 	p, err := r.reconciler.Plan(cmd.Context(), plain(tenants), true, r.flags.scope())
 	if err != nil {
 		return plannedRun{}, err
 	}
-	if conflicts := p.Conflicts(); len(conflicts) > 0 {
-		lines := make([]string, len(conflicts))
-		for i, c := range conflicts {
-			lines[i] = c.Error() + ": " + conflictHint(c, r.flags.tenantSet)
+	var lines []string
+	for _, t := range tenants {
+		if objects[t.Name] {
+			lines = append(lines, fmt.Sprintf("tenant %q exists as a Tenant object (%s), which the bulkhead controller reconciles: %s",
+				t.Name, t.Source, handOverHint(t.Name)))
 		}
+	}
+	for _, c := range p.Conflicts() {
+		if c.Reason == apply.Controlled && objects[c.Tenant] {
+			continue // said above
+		}
+		lines = append(lines, c.Error()+": "+conflictHint(c, r.flags.tenantSet))
+	}
+	if len(lines) > 0 {
 		return plannedRun{}, fmt.Errorf("%d existing object(s) may not be taken by the input's tenants; nothing was written:\n  %s",
-			len(conflicts), strings.Join(lines, "\n  "))
+			len(lines), strings.Join(lines, "\n  "))
 	}
 	return plannedRun{p}, nil
 }
@@ -87,8 +140,7 @@ func conflictHint(c *apply.ConflictError, set string) string {
 	case apply.OtherTenant:
 		return fmt.Sprintf("give tenant %q another namespace or remove tenant %q first", c.Tenant, c.Owner)
 	case apply.Controlled:
-		return fmt.Sprintf("change it with kubectl edit tenant %s, or hand it over to the CLI: kubectl delete tenant %s --cascade=orphan "+
-			"(the controller then releases the namespace without offboarding it)", c.Tenant, c.Tenant)
+		return handOverHint(c.Tenant)
 	case apply.OtherTenantSet:
 		if set == "" {
 			set = "NEW"
@@ -97,6 +149,12 @@ func conflictHint(c *apply.ConflictError, set string) string {
 			c.Owner, c.Object.Name, v1alpha1.TenantSetLabel, set)
 	}
 	return "rename the tenant or member, delete the object, or pass --adopt to take it over"
+}
+
+// handOverHint says how to change a controller's tenant, or give it to the CLI.
+func handOverHint(tenant string) string {
+	return fmt.Sprintf("change it with kubectl edit tenant %s, or hand it over to the CLI: kubectl annotate tenant %s %s=true && kubectl delete tenant %s "+
+		"(the controller then releases the namespace without offboarding it)", tenant, tenant, v1alpha1.ReleaseAnnotation, tenant)
 }
 
 // counts tallies actions over change sets.

@@ -65,6 +65,9 @@ const (
 	namespaceIndex = "spec.namespace"
 	// defaultsIndex indexes Tenants by the TenantDefaults they name.
 	defaultsIndex = "spec.defaults"
+	// subjectIndex indexes RoleBindings and ClusterRoleBindings by the
+	// namespaces whose ServiceAccounts they name.
+	subjectIndex = "subjects.namespace"
 )
 
 // Scheme holds every kind the controller reads.
@@ -137,7 +140,7 @@ func New(cfg *rest.Config, opts Options) (manager.Manager, error) {
 		Cached:    apply.New(clientset, apply.Options{Lister: cacheLister(mgr.GetCache()), DryRun: true}),
 		Recorder:  mgr.GetEventRecorderFor(EventSource),
 		Verify: func(ctx context.Context, t v1alpha1.Tenant, others []string) (*verify.Report, error) {
-			return verify.Review(ctx, clientset, t, others, verify.Options{Others: opts.VerifyOthers})
+			return verify.Review(ctx, clientset, t, others, verify.Options{}) // others are already chosen
 		},
 		VerifyInterval: opts.VerifyInterval,
 		VerifyOthers:   opts.VerifyOthers,
@@ -197,6 +200,19 @@ func (r *TenantReconciler) setup(mgr manager.Manager, opts Options) error {
 	}); err != nil {
 		return err
 	}
+	for _, o := range []client.Object{&rbacv1.RoleBinding{}, &rbacv1.ClusterRoleBinding{}} {
+		if err := idx.IndexField(ctx, o, subjectIndex, func(o client.Object) []string {
+			switch b := o.(type) {
+			case *rbacv1.RoleBinding:
+				return subjectNamespaces(b.Subjects)
+			case *rbacv1.ClusterRoleBinding:
+				return subjectNamespaces(b.Subjects)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	byLabel := &tenantHandler{reader: mgr.GetCache()}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("tenant").
@@ -204,7 +220,7 @@ func (r *TenantReconciler) setup(mgr manager.Manager, opts Options) error {
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deleting{}))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers})
 	for _, o := range []client.Object{&corev1.Namespace{}, &corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{},
-		&corev1.ResourceQuota{}, &corev1.LimitRange{}, &networkingv1.NetworkPolicy{}} {
+		&rbacv1.ClusterRoleBinding{}, &corev1.ResourceQuota{}, &corev1.LimitRange{}, &networkingv1.NetworkPolicy{}} {
 		b = b.Watches(o, byLabel)
 	}
 	b = b.Watches(&v1alpha1.TenantDefaults{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfDefaults))

@@ -25,7 +25,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer, reader client.Reader) (*Metrics, error) {
 	m := &Metrics{
 		changed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bulkhead_reconcile_changedtotal",
+			Name: "bulkhead_reconcile_changes_total",
 			Help: "Objects the controller changed, by action (created, configured, removed, revoked, cordoned, deleted, failed).",
 		}, []string{"action"}),
 		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{

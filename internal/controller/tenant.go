@@ -272,9 +272,11 @@ func (r *TenantReconciler) finalize(ctx context.Context, tn *v1alpha1.Tenant) er
 		if off.DeleteData {
 			what = "deleted with its data"
 		}
-		r.Recorder.Eventf(tn, corev1.EventTypeNormal, "Offboarded",
-			"credentials revoked (%d), bindings and roles removed (%d), namespace %s %s",
-			cs.Count(apply.Revoked), cs.Count(apply.Removed), nsName, what)
+		if cs.Pending() { // not again when a stale cache brings the object back once more
+			r.Recorder.Eventf(tn, corev1.EventTypeNormal, "Offboarded",
+				"credentials revoked (%d), bindings and roles removed (%d), namespace %s %s",
+				cs.Count(apply.Revoked), cs.Count(apply.Removed), nsName, what)
+		}
 	}
 	patch := client.MergeFrom(tn.DeepCopy())
 	controllerutil.RemoveFinalizer(tn, v1alpha1.Finalizer)

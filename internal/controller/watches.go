@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -47,10 +48,11 @@ func (h *tenantHandler) enqueue(ctx context.Context, q queue, objs ...client.Obj
 		if o == nil {
 			continue
 		}
-		t := h.tenantOf(ctx, o)
-		if t != "" && !seen[t] {
-			seen[t] = true
-			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: t}})
+		for _, t := range append([]string{h.tenantOf(ctx, o)}, h.tenantsAffected(ctx, o)...) {
+			if t != "" && !seen[t] {
+				seen[t] = true
+				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: t}})
+			}
 		}
 	}
 }
@@ -60,17 +62,53 @@ func (h *tenantHandler) tenantOf(ctx context.Context, o client.Object) string {
 	if l[v1alpha1.ManagedByLabel] == v1alpha1.ManagedByValue && l[v1alpha1.TenantLabel] != "" {
 		return l[v1alpha1.TenantLabel]
 	}
-	switch o.(type) {
-	case *rbacv1.Role, *rbacv1.RoleBinding:
-		var ns corev1.Namespace
-		if h.reader.Get(ctx, types.NamespacedName{Name: o.GetNamespace()}, &ns) == nil &&
-			ns.Labels[v1alpha1.ManagedByLabel] == v1alpha1.ManagedByValue &&
-			ns.Labels[v1alpha1.TenantSetLabel] == v1alpha1.ControllerTenantSet {
-			return ns.Labels[v1alpha1.TenantLabel]
-		}
-	}
 	return ""
 }
+
+// tenantsAffected are the controller's tenants whose verification an RBAC
+// object bulkhead does not manage may change: the tenant owning its
+// namespace and the tenants whose ServiceAccounts it names.
+func (h *tenantHandler) tenantsAffected(ctx context.Context, o client.Object) []string {
+	if o.GetLabels()[v1alpha1.ManagedByLabel] == v1alpha1.ManagedByValue {
+		return nil
+	}
+	var namespaces []string
+	switch b := o.(type) {
+	case *rbacv1.Role:
+		namespaces = []string{b.Namespace}
+	case *rbacv1.RoleBinding:
+		namespaces = append([]string{b.Namespace}, subjectNamespaces(b.Subjects)...)
+	case *rbacv1.ClusterRoleBinding:
+		namespaces = subjectNamespaces(b.Subjects)
+	}
+	var out []string
+	for _, name := range namespaces {
+		var ns corev1.Namespace
+		if h.reader.Get(ctx, types.NamespacedName{Name: name}, &ns) == nil &&
+			ns.Labels[v1alpha1.ManagedByLabel] == v1alpha1.ManagedByValue &&
+			ns.Labels[v1alpha1.TenantSetLabel] == v1alpha1.ControllerTenantSet {
+			out = append(out, ns.Labels[v1alpha1.TenantLabel])
+		}
+	}
+	return out
+}
+
+// subjectNamespaces are the namespaces whose ServiceAccounts subjects name,
+// one by one or as the group system:serviceaccounts:NS.
+func subjectNamespaces(subjects []rbacv1.Subject) []string {
+	var out []string
+	for _, s := range subjects {
+		switch {
+		case s.Kind == rbacv1.ServiceAccountKind && s.Namespace != "":
+			out = append(out, s.Namespace)
+		case s.Kind == rbacv1.GroupKind && strings.HasPrefix(s.Name, serviceAccountsGroupPrefix):
+			out = append(out, strings.TrimPrefix(s.Name, serviceAccountsGroupPrefix))
+		}
+	}
+	return out
+}
+
+const serviceAccountsGroupPrefix = "system:serviceaccounts:"
 
 // deleting passes updates that mark a Tenant for deletion.
 type deleting struct{ predicate.Funcs }
