@@ -15,7 +15,7 @@ import (
 // Metrics are the controller's own, beside controller-runtime's. A nil
 // *Metrics records nothing.
 type Metrics struct {
-	changed      *prometheus.CounterVec
+	changed       *prometheus.CounterVec
 	verifications *prometheus.CounterVec
 }
 
