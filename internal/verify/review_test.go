@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -172,10 +173,7 @@ func TestReviewMatchesRun(t *testing.T) {
 	}
 	applied(t, c, tenants...)
 
-	run, err := Run(t.Context(), cfg, tenants, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := runPassing(t, cfg, tenants)
 	var n counter
 	rc, err := kubernetes.NewForConfig(n.wrap(cfg))
 	if err != nil {
@@ -219,6 +217,22 @@ func TestReviewMatchesRun(t *testing.T) {
 	}
 }
 
+
+// runPassing runs Run until it passes, for a minute at most, and returns
+// its last report: an admission policy just created takes effect once the
+// API server has loaded it, which only a request shows.
+func runPassing(t *testing.T, cfg *rest.Config, tenants []v1alpha1.Tenant) *Report {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+		r, err := Run(t.Context(), cfg, tenants, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Passed() || time.Now().After(deadline) {
+			return r
+		}
+	}
+}
 
 // of keeps the checks of one tenant.
 func of(r *Report, tenant string) *Report {
