@@ -217,7 +217,6 @@ func TestReviewMatchesRun(t *testing.T) {
 	}
 }
 
-
 // runPassing runs Run until it passes, for a minute at most, and returns
 // its last report: an admission policy just created takes effect once the
 // API server has loaded it, which only a request shows.
