@@ -219,10 +219,11 @@ func TestReviewFindsCrossTenantGrant(t *testing.T) {
 	// rolebindings; the edit member's admission checks (privileged,
 	// hostPath, over-quota pods) share its own "create pods" review.
 	const want = 2 * (3 + 3*3 + 3 + 6 + 1)
-	if got := n.reviews(t); got != want {
-		t.Errorf("Review of a 2-member tenant with 3 others made %d SubjectAccessReviews, want %d", got, want)
+	sars := n.reviews(t)
+	if sars != want {
+		t.Errorf("Review of a 2-member tenant with 3 others made %d SubjectAccessReviews, want %d", sars, want)
 	}
-	t.Logf("Review of rx-b (2 members, 3 others): %d checks, %d SubjectAccessReviews, reads %v", len(healthy.Checks), want, n.reads())
+	t.Logf("Review of rx-b (2 members, 3 others): %d checks, %d SubjectAccessReviews, reads %v", len(healthy.Checks), sars, n.reads())
 	if reads := n.reads(); len(reads) != 3 {
 		t.Errorf("Review read %v, want the namespace, its RoleBindings and its ResourceQuota", reads)
 	}
