@@ -14,26 +14,39 @@ import (
 )
 
 type verifyOptions struct {
-	files  []string
-	output string
-	others int
+	files   []string
+	output  string
+	others  int
+	reviews bool
 }
 
 func newVerifyCmd(s Streams, f *factory) *cobra.Command {
 	o := &verifyOptions{}
 	cmd := &cobra.Command{
-		Use:   "verify [-f PATH...]",
+		Use:   "verify [-f PATH...] [--reviews]",
 		Short: "Prove each member's isolation with the member's own credentials",
 		Long: `For every member of every tenant, make real requests with that member's own
 credentials (a 10-minute token for ServiceAccounts, impersonation for users and
 groups): its own namespace must work, other tenants' namespaces, cluster-scoped
 resources and its own guardrails must be forbidden. Writes are server-side dry
-runs. Exits 1 if any expectation fails.`,
+runs. Exits 1 if any expectation fails.
+
+With --reviews, ask instead of prove: each check is a SubjectAccessReview for
+the member's identity (what the controller runs continuously). No token is
+issued and nothing is impersonated, but a review asks the authorizer only; the
+checks that real requests leave to admission (Pod Security, the quota, the
+admission policy on RoleBindings) become checks of the state that enforces them
+(the namespace's labels, ResourceQuota bulkhead, the policy and its binding),
+and their detail says so. Without --reviews the requests also go through
+admission, so a guardrail that exists but does not work is caught too.`,
 		Example: `  # Every tenant bulkhead manages on the cluster
   bulkhead verify
 
   # Only the tenants of a spec, as JSON
-  bulkhead verify -f examples/researchers.yaml -o json`,
+  bulkhead verify -f examples/researchers.yaml -o json
+
+  # The same checks as SubjectAccessReviews: no tokens, no impersonation
+  bulkhead verify --reviews`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.output != "table" && o.output != "json" {
@@ -47,6 +60,7 @@ runs. Exits 1 if any expectation fails.`,
 	}
 	cmd.Flags().StringSliceVarP(&o.files, "filename", "f", nil, "tenant spec files or directories; default: every bulkhead tenant on the cluster")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "table or json")
+	cmd.Flags().BoolVar(&o.reviews, "reviews", false, "answer each check with a SubjectAccessReview (and state checks for admission) instead of a request with the member's credentials")
 	cmd.Flags().IntVar(&o.others, "others", 20, "how many other tenants' namespaces each member probes (the next ones in name order, so every namespace is probed by that many others); 0 = all")
 	return cmd
 }
@@ -73,7 +87,12 @@ func (o *verifyOptions) run(cmd *cobra.Command, s Streams, f *factory) error {
 			return fmt.Errorf("no bulkhead tenants on this cluster: run `bulkhead apply -f SPEC` first, or pass -f")
 		}
 	}
-	report, err := verify.Run(ctx, cfg, tenants, verify.Options{Others: o.others})
+	var report *verify.Report
+	if o.reviews {
+		report, err = verify.ReviewAll(ctx, client, tenants, verify.Options{Others: o.others})
+	} else {
+		report, err = verify.Run(ctx, cfg, tenants, verify.Options{Others: o.others})
+	}
 	if err != nil {
 		return err
 	}

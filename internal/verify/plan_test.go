@@ -135,3 +135,29 @@ func TestNeighboursCoverEveryNamespace(t *testing.T) {
 		t.Errorf("others=0 gives %v, want all others from the next round the ring", got)
 	}
 }
+
+// Checks that ask one identity one question share a SubjectAccessReview:
+// an edit member's admission checks ask what its "create pods" asks, an
+// admin's binds what its own "bind bulkhead-view" asks.
+func TestDistinctQuestions(t *testing.T) {
+	edit := v1alpha1.Member{Kind: v1alpha1.ServiceAccountMember, Name: "bob", Role: v1alpha1.EditRole}
+	view := v1alpha1.Member{Kind: v1alpha1.ServiceAccountMember, Name: "bea", Role: v1alpha1.ViewRole}
+	admin := v1alpha1.Member{Kind: v1alpha1.UserMember, Name: "lead", Role: v1alpha1.AdminRole}
+	tn := tenantWith("b", v1alpha1.PodSecurityBaseline, "0", edit, view, admin)
+	others := []string{"c", "d", "a"}
+	items := checks(tn, others, intruderIn(tn, others), nil)
+	qs, asks := distinctQuestions(items)
+	// edit 25 checks, 22 questions; view 22 and 22; admin 28 and 22.
+	if len(items) != 75 || len(qs) != 66 {
+		t.Errorf("%d checks, %d questions; want 75 and 66", len(items), len(qs))
+	}
+	for i, it := range items {
+		q := qs[asks[i]]
+		if q.user.Name != it.as.Name || *q.attrs != *it.probe.attributes(it.check.Namespace) {
+			t.Errorf("check %s %s asks %s %+v", it.check.Member, it.check.Action, q.user.Name, *q.attrs)
+		}
+	}
+	if a := patchNamespace.attributes("b"); a.Name != "b" || a.Namespace != "b" {
+		t.Errorf("patching namespace b is authorized as %+v, want name and namespace b", *a)
+	}
+}

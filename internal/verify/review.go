@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -22,6 +23,7 @@ import (
 // else.
 func Review(ctx context.Context, client kubernetes.Interface, t v1alpha1.Tenant, others []string, opts Options) (*Report, error) {
 	opts = opts.complete()
+	others = slices.DeleteFunc(slices.Clone(others), func(ns string) bool { return ns == t.Spec.Namespace })
 	if opts.Others > 0 && len(others) > opts.Others {
 		others = others[:opts.Others]
 	}
