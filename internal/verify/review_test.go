@@ -38,7 +38,7 @@ func applied(t *testing.T, c kubernetes.Interface, ts ...v1alpha1.Tenant) {
 		t.Fatalf("reconcile shared objects: %v", cs.Err)
 	}
 	for _, tn := range ts {
-		if cs := r.Reconcile(t.Context(), tn); cs.Err != nil {
+		if cs := r.Reconcile(t.Context(), tn, apply.Scope{}); cs.Err != nil {
 			t.Fatalf("reconcile tenant %s: %v", tn.Name, cs.Err)
 		}
 	}
