@@ -36,11 +36,18 @@ type Result struct {
 	Object string
 	Action Action
 	DryRun bool
+	// Unchecked says why a dry run could not send the object: its
+	// namespace is one this install creates, so the server has no
+	// namespace to admit it into yet.
+	Unchecked string
 }
 
 // String is kubectl apply's line for the object.
 func (r Result) String() string {
-	if r.DryRun {
+	switch {
+	case r.Unchecked != "":
+		return fmt.Sprintf("%s %s (server dry run; not checked: %s)", r.Object, r.Action, r.Unchecked)
+	case r.DryRun:
 		return fmt.Sprintf("%s %s (server dry run)", r.Object, r.Action)
 	}
 	return fmt.Sprintf("%s %s", r.Object, r.Action)
@@ -98,8 +105,9 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		}
 	}
 	var out []Result
+	newNamespaces := map[string]bool{} // created by this dry run only
 	for _, u := range crds {
-		r, err := a.apply(ctx, u, o)
+		r, err := a.apply(ctx, u, o, newNamespaces)
 		if err != nil {
 			return out, err
 		}
@@ -116,7 +124,7 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		}
 	}
 	for _, u := range rest {
-		r, err := a.apply(ctx, u, o)
+		r, err := a.apply(ctx, u, o, newNamespaces)
 		if err != nil {
 			return out, err
 		}
@@ -125,8 +133,15 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	return out, nil
 }
 
-func (a *Applier) apply(ctx context.Context, u *unstructured.Unstructured, o ApplyOptions) (Result, error) {
+func (a *Applier) apply(ctx context.Context, u *unstructured.Unstructured, o ApplyOptions, newNamespaces map[string]bool) (Result, error) {
 	name := ObjectName(u)
+	if ns := u.GetNamespace(); o.DryRun && newNamespaces[ns] {
+		r := Result{Object: name, Action: Created, DryRun: true, Unchecked: "namespace " + ns + " does not exist yet"}
+		if o.Progress != nil {
+			o.Progress(r)
+		}
+		return r, nil
+	}
 	gvk := u.GroupVersionKind()
 	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
@@ -157,6 +172,9 @@ func (a *Applier) apply(ctx context.Context, u *unstructured.Unstructured, o App
 		if sameObject(before, after) {
 			r.Action = Unchanged
 		}
+	}
+	if o.DryRun && r.Action == Created && gvk.GroupKind() == (schema.GroupKind{Kind: "Namespace"}) {
+		newNamespaces[u.GetName()] = true
 	}
 	if o.Progress != nil {
 		o.Progress(r)

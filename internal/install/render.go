@@ -62,12 +62,17 @@ func Render(o Options) (*Manifests, error) {
 	if out.YAML, err = rm.AsYaml(); err != nil {
 		return nil, fmt.Errorf("encode manifests: %w", err)
 	}
+	// Through JSON, so numbers are int64 as in every unstructured object.
 	for _, r := range rm.Resources() {
-		m, err := r.Map()
+		b, err := r.MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %w", r.CurId(), err)
 		}
-		out.Objects = append(out.Objects, &unstructured.Unstructured{Object: m})
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(b); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", r.CurId(), err)
+		}
+		out.Objects = append(out.Objects, u)
 	}
 	return out, nil
 }
