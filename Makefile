@@ -42,18 +42,20 @@ chromium:
 		$$(command -v sudo) apt-get install -y -q chromium >/dev/null || \
 		{ $$(command -v sudo) apt-get update -q && $$(command -v sudo) apt-get install -y -q chromium; }; }
 
-# DeepCopy methods and the CRDs come from the API types (controller-gen,
-# pinned in go.mod as a tool). CI fails when they are stale.
+# DeepCopy methods and the CRDs come from the API types, the controller's
+# ClusterRole from its +kubebuilder:rbac markers (controller-gen, pinned in
+# go.mod as a tool). CI fails when they are stale.
 CONTROLLER_GEN := $(GO) tool controller-gen
 generate:
 	$(CONTROLLER_GEN) object paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:dir=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=bulkhead-controller paths=./internal/controller/... output:rbac:dir=config/rbac
 
 check-generated: generate
-	@git diff --quiet --exit-code -- api config/crd || { git --no-pager diff --stat -- api config/crd; \
+	@git diff --quiet --exit-code -- api config/crd config/rbac || { git --no-pager diff --stat -- api config/crd config/rbac; \
 		echo "generated files are stale: run make generate and commit the result" >&2; exit 1; }
-	@test -z "$$(git ls-files --others --exclude-standard -- api config/crd)" || { \
-		echo "generated files are not committed: $$(git ls-files --others --exclude-standard -- api config/crd)" >&2; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard -- api config/crd config/rbac)" || { \
+		echo "generated files are not committed: $$(git ls-files --others --exclude-standard -- api config/crd config/rbac)" >&2; exit 1; }
 
 unit:
 	BULKHEAD_SKIP_E2E=1 $(GO) test -count=1 ./...

@@ -3,6 +3,7 @@ package audit
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -269,7 +270,7 @@ func (a *auditor) operatorDeputy(ref access.BindingRef, subjects []rbacv1.Subjec
 				continue
 			}
 			for _, p := range deputyPowers {
-				if a.eng.RuleSetAllows(g.RuleSet, p.attrs) {
+				if slices.ContainsFunc(p.any, func(r access.Attributes) bool { return a.eng.RuleSetAllows(g.RuleSet, r) }) {
 					powers = append(powers, p.name)
 				}
 			}
@@ -288,14 +289,17 @@ func (a *auditor) operatorDeputy(ref access.BindingRef, subjects []rbacv1.Subjec
 	}
 }
 
+// deputyPowers are what an operator lends a tenant; each is held when any
+// of its requests is allowed. Listing Secrets returns their data, so it
+// reads them as surely as get does (a controller's cache lists and watches).
 var deputyPowers = []struct {
-	name  string
-	attrs access.Attributes
+	name string
+	any  []access.Attributes
 }{
-	{"create pods", access.Attributes{Verb: "create", Resource: "pods"}},
-	{"read secrets", access.Attributes{Verb: "get", Resource: "secrets"}},
-	{"create RoleBindings", access.Attributes{Verb: "create", Group: rbacGroup, Resource: "rolebindings"}},
-	{"impersonate", access.Attributes{Verb: "impersonate", Resource: "serviceaccounts"}},
+	{"create pods", []access.Attributes{{Verb: "create", Resource: "pods"}}},
+	{"read secrets", []access.Attributes{{Verb: "get", Resource: "secrets"}, {Verb: "list", Resource: "secrets"}, {Verb: "watch", Resource: "secrets"}}},
+	{"create RoleBindings", []access.Attributes{{Verb: "create", Group: rbacGroup, Resource: "rolebindings"}}},
+	{"impersonate", []access.Attributes{{Verb: "impersonate", Resource: "serviceaccounts"}}},
 }
 
 // foreignBinding reports a RoleBinding added by hand to a namespace bulkhead

@@ -623,6 +623,8 @@ var ruleCases = []ruleCase{
 		wants: []*findingMatch{
 			expect("operator-deputy").sev(Medium).pat(16).of("", "ServiceAccount operators/training-operator").
 				via("ClusterRoleBinding training-operator").saying("create pods", "read secrets"),
+			expect("operator-deputy").sev(Medium).pat(16).of("", "ServiceAccount operators/secrets-syncer").
+				via("ClusterRoleBinding secrets-syncer").saying("can read secrets in every namespace"),
 		},
 		nones: []*findingMatch{
 			expect("").by("ServiceAccount operators/metrics"),

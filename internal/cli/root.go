@@ -126,6 +126,7 @@ the isolation with each member's own credentials.`,
 		newAuditCmd(s, f),
 		newWhoCanCmd(s, f),
 		newCanCmd(s, f),
+		newInstallCmd(s, f),
 		newVersionCmd(s),
 		newControllerCmd(s, f),
 	)
