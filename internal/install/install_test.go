@@ -203,7 +203,7 @@ func TestInstall(t *testing.T) {
 		if cs := r.ReconcileShared(ctx); cs.Err != nil {
 			t.Fatalf("reconcile the shared admission policy as %s: %v", controllerSA, cs.Err)
 		}
-		cs := r.Reconcile(ctx, tn)
+		cs := r.Reconcile(ctx, tn, apply.Scope{TenantSet: v1alpha1.ControllerTenantSet})
 		if cs.Err != nil {
 			t.Fatalf("reconcile tenant lab as %s: %v", controllerSA, cs.Err)
 		}
@@ -218,7 +218,7 @@ func TestInstall(t *testing.T) {
 		if !slices.ContainsFunc(role.Rules, func(r rbacRule) bool { return slices.Contains(r.Resources, "pods/exec") }) {
 			t.Errorf("Role %s/bulkhead-admin has no pods/exec rule: %+v", tn.Spec.Namespace, role.Rules)
 		}
-		if cs := r.Reconcile(ctx, tn); cs.Err != nil || cs.Pending() {
+		if cs := r.Reconcile(ctx, tn, apply.Scope{TenantSet: v1alpha1.ControllerTenantSet}); cs.Err != nil || cs.Pending() {
 			t.Errorf("second reconcile: err %v, pending %v", cs.Err, cs.Pending())
 		}
 		if _, err := credentials.Revoke(ctx, controller.CoreV1(), tn.Spec.Namespace, "ana", v1alpha1.OwnershipLabels(tn.Name), true); err != nil {
