@@ -78,8 +78,10 @@ func (r *TenantReconciler) degraded(st *v1alpha1.TenantStatus, applyErr string) 
 // verify runs the tenant's checks when they are due: after a change, when
 // a Role or RoleBinding bulkhead does not manage appeared or changed in its
 // namespace, and every VerifyInterval. It returns when to look again.
-func (r *TenantReconciler) verify(ctx context.Context, tn *v1alpha1.Tenant, t v1alpha1.Tenant, st *v1alpha1.TenantStatus, changed bool) time.Duration {
+func (r *TenantReconciler) verify(ctx context.Context, tn *v1alpha1.Tenant, t v1alpha1.Tenant, st *v1alpha1.TenantStatus) time.Duration {
 	now := r.Now()
+	c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionVerified)
+	changed := c == nil || c.Status == metav1.ConditionUnknown || c.ObservedGeneration != tn.Generation
 	fp := r.rbacFingerprint(ctx, t.Spec.Namespace)
 	r.mu.Lock()
 	last, known := r.verified[tn.Name]
@@ -110,7 +112,7 @@ func (r *TenantReconciler) verify(ctx context.Context, tn *v1alpha1.Tenant, t v1
 		v.Failures = append(v.Failures, failure(f))
 	}
 	st.Verification = v
-	c := metav1.Condition{Type: v1alpha1.ConditionVerified, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonChecksPassed,
+	c = &metav1.Condition{Type: v1alpha1.ConditionVerified, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonChecksPassed,
 		Message: fmt.Sprintf("%d checks passed", v.Passed)}
 	if v.Failed > 0 {
 		r.Metrics.verified("failed")
@@ -120,7 +122,7 @@ func (r *TenantReconciler) verify(ctx context.Context, tn *v1alpha1.Tenant, t v1
 	} else {
 		r.Metrics.verified("passed")
 	}
-	r.setCondition(tn, st, c, metav1.ConditionFalse)
+	r.setCondition(tn, st, *c, metav1.ConditionFalse)
 	r.remember(tn.Name, fp)
 	return wait.Jitter(r.VerifyInterval, 0.1)
 }

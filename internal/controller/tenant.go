@@ -39,6 +39,9 @@ type Findings interface {
 // (the admission policy for tenant admins). It is no valid Tenant name.
 const sharedKey = "bulkhead:shared"
 
+// verifyDelay is how long after a change a tenant is verified.
+const verifyDelay = time.Second
+
 // TenantReconciler reconciles Tenant objects with the reconcile core.
 type TenantReconciler struct {
 	Client    client.Client // the manager's: reads from the cache
@@ -112,8 +115,16 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			fmt.Sprintf("%d objects in namespace %s match the spec", len(st.Objects), t.Spec.Namespace))
 	}
 	next := time.Duration(0)
-	if ready(st) {
-		next = r.verify(ctx, &tn, t, st, cs.Pending() || tn.Generation != tn.Status.ObservedGeneration)
+	switch {
+	case !ready(st):
+	case cs.Pending() || tn.Generation != tn.Status.ObservedGeneration:
+		// Ready is said first; the checks follow in the next pass, once
+		// the cache has seen the writes.
+		r.setCondition(&tn, st, metav1.Condition{Type: v1alpha1.ConditionVerified, Status: metav1.ConditionUnknown,
+			Reason: v1alpha1.ReasonPending, Message: "the tenant changed; verification follows"}, "")
+		next = verifyDelay
+	default:
+		next = r.verify(ctx, &tn, t, st)
 	}
 	if r.Findings != nil {
 		if a, ok := r.Findings.Status(tn.Name); ok {
