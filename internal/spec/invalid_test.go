@@ -43,6 +43,8 @@ var invalidCases = map[string]struct {
 	"server-field.yaml":               {6, []string{"metadata.uid: Unknown field", "remove it"}},
 	"bad-label.yaml":                  {7, []string{"metadata.labels[team]: Invalid value", "fix the label"}},
 	"merge-key.yaml":                  {9, []string{"merge keys (<<) are not supported"}},
+	"unknown-deletion-policy.yaml": {7, []string{`spec.deletionPolicy: Unsupported value: "Orphan"`, `supported values: "Retain", "Delete"`,
+		"set deletionPolicy to one of them"}},
 
 	// Guardrails and TenantDefaults.
 	"defaults-missing.yaml":  {13, []string{`spec.defaults: Not found: "gpulab"`, "the input defines these TenantDefaults: gpu-lab"}},

@@ -188,6 +188,11 @@ func validateTenant(orig v1alpha1.Tenant) []finding {
 		}
 	}
 
+	if dp := t.Spec.DeletionPolicy; dp != "" && !slices.Contains(v1alpha1.DeletionPolicies, dp) {
+		add(field.NotSupported(field.NewPath("spec", "deletionPolicy"), dp, v1alpha1.DeletionPolicies),
+			"set deletionPolicy to one of them (Retain keeps the namespace's data)")
+	}
+
 	// Defaulted members derive from the name, which was checked above;
 	// checking them again would only repeat a name problem at a line that
 	// does not exist.
