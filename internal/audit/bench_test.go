@@ -11,7 +11,13 @@ import (
 // ClusterRoleBindings (SyntheticCluster), building the engine included. make
 // bench reports the same with the SubjectAccessReview comparison
 // (hack/bench-audit).
-func BenchmarkAudit(b *testing.B) {
+func BenchmarkAudit(b *testing.B) { benchAudit(b, RunOptions{}) }
+
+// BenchmarkAuditFindingsOnly is BenchmarkAudit without the matrix and the
+// drill-down, as the controller's continuous audit runs it.
+func BenchmarkAuditFindingsOnly(b *testing.B) { benchAudit(b, RunOptions{FindingsOnly: true}) }
+
+func benchAudit(b *testing.B, opts RunOptions) {
 	snap := SyntheticCluster(5000, 0.02, 1)
 	tenants, err := Tenants(snap, TenantOptions{})
 	if err != nil {
@@ -35,7 +41,7 @@ func BenchmarkAudit(b *testing.B) {
 	}()
 	var r *Report
 	for b.Loop() {
-		if r, err = Run(snap, tenants); err != nil {
+		if r, err = RunWith(snap, tenants, opts); err != nil {
 			b.Fatal(err)
 		}
 	}

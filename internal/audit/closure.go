@@ -48,15 +48,19 @@ func (a *auditor) closure(i, n int) {
 					if e.to.Kind == rbacv1.GroupKind && e.to.Name == superuser {
 						a.becomesSuperuser(s, e, parent)
 					}
-					actsAs = append(actsAs, e.to.String())
+					if !a.findingsOnly {
+						actsAs = append(actsAs, e.to.String())
+					}
 					if home, ok := a.tenantOf[e.to.Namespace]; ok && cur == s && a.isMember(s, home) {
 						a.escalation(a.tenants[home], s, e)
 					}
 				}
 			}
-			a.drill(a.tenants[t], s).ActsAs = actsAs
+			if !a.findingsOnly {
+				a.drill(a.tenants[t], s).ActsAs = actsAs
+			}
 		}
-		if t%n == i {
+		if t%n == i && !a.findingsOnly {
 			for _, g := range a.guests[t] {
 				a.drill(a.tenants[t], g)
 			}

@@ -23,60 +23,60 @@ import (
 // covers the cluster's CRDs too. Token Secrets are listed by type and
 // their data dropped on arrival.
 func ReadCluster(ctx context.Context, client kubernetes.Interface, source string) (*Snapshot, []string, error) {
-	snap := &Snapshot{Source: source, Complete: true}
+	var l Lists
+	var resources []access.APIResource
 	var warnings []string
 	// The first failure cancels the other reads.
 	g, ctx := errgroup.WithContext(ctx)
 	all := metav1.ListOptions{}
 	g.Go(func() (err error) {
-		snap.Namespaces, err = read.All[corev1.Namespace](ctx, nil, client.CoreV1().Namespaces().List, all)
+		l.Namespaces.Items, err = read.All[corev1.Namespace](ctx, nil, client.CoreV1().Namespaces().List, all)
 		return wrapList(err, "namespaces")
 	})
 	g.Go(func() (err error) {
-		snap.ServiceAccounts, err = read.All[corev1.ServiceAccount](ctx, nil, client.CoreV1().ServiceAccounts("").List, all)
+		l.ServiceAccounts.Items, err = read.All[corev1.ServiceAccount](ctx, nil, client.CoreV1().ServiceAccounts("").List, all)
 		return wrapList(err, "serviceaccounts")
 	})
 	g.Go(func() error {
 		opts := metav1.ListOptions{FieldSelector: "type=" + string(corev1.SecretTypeServiceAccountToken)}
 		var secrets []corev1.Secret
 		err := read.Each(ctx, nil, client.CoreV1().Secrets("").List, opts, func(s *corev1.Secret) error {
-			secrets = append(secrets, tokenSecretMeta(*s))
+			secrets = append(secrets, TokenSecretMeta(*s))
 			return nil
 		})
-		snap.Secrets = secrets
+		l.Secrets.Items = secrets
 		return wrapList(err, "secrets")
 	})
 	g.Go(func() (err error) {
-		snap.NetworkPolicies, err = read.All[networkingv1.NetworkPolicy](ctx, nil, client.NetworkingV1().NetworkPolicies("").List, all)
+		l.NetworkPolicies.Items, err = read.All[networkingv1.NetworkPolicy](ctx, nil, client.NetworkingV1().NetworkPolicies("").List, all)
 		return wrapList(err, "networkpolicies")
 	})
 	g.Go(func() (err error) {
-		snap.ResourceQuotas, err = read.All[corev1.ResourceQuota](ctx, nil, client.CoreV1().ResourceQuotas("").List, all)
+		l.ResourceQuotas.Items, err = read.All[corev1.ResourceQuota](ctx, nil, client.CoreV1().ResourceQuotas("").List, all)
 		return wrapList(err, "resourcequotas")
 	})
 	g.Go(func() (err error) {
-		snap.Roles, err = read.All[rbacv1.Role](ctx, nil, client.RbacV1().Roles("").List, all)
+		l.Roles.Items, err = read.All[rbacv1.Role](ctx, nil, client.RbacV1().Roles("").List, all)
 		return wrapList(err, "roles")
 	})
 	g.Go(func() (err error) {
-		snap.ClusterRoles, err = read.All[rbacv1.ClusterRole](ctx, nil, client.RbacV1().ClusterRoles().List, all)
+		l.ClusterRoles.Items, err = read.All[rbacv1.ClusterRole](ctx, nil, client.RbacV1().ClusterRoles().List, all)
 		return wrapList(err, "clusterroles")
 	})
 	g.Go(func() (err error) {
-		snap.RoleBindings, err = read.All[rbacv1.RoleBinding](ctx, nil, client.RbacV1().RoleBindings("").List, all)
+		l.RoleBindings.Items, err = read.All[rbacv1.RoleBinding](ctx, nil, client.RbacV1().RoleBindings("").List, all)
 		return wrapList(err, "rolebindings")
 	})
 	g.Go(func() (err error) {
-		snap.ClusterRoleBindings, err = read.All[rbacv1.ClusterRoleBinding](ctx, nil, client.RbacV1().ClusterRoleBindings().List, all)
+		l.ClusterRoleBindings.Items, err = read.All[rbacv1.ClusterRoleBinding](ctx, nil, client.RbacV1().ClusterRoleBindings().List, all)
 		return wrapList(err, "clusterrolebindings")
 	})
-	g.Go(func() error {
-		bindings, err := read.All[admissionregistrationv1.ValidatingAdmissionPolicyBinding](ctx, nil, client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().List, all)
-		snap.AdmissionPolicyBindings = bindings
+	g.Go(func() (err error) {
+		l.AdmissionPolicyBindings.Items, err = read.All[admissionregistrationv1.ValidatingAdmissionPolicyBinding](ctx, nil, client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().List, all)
 		return wrapList(err, "validatingadmissionpolicybindings")
 	})
 	g.Go(func() (err error) {
-		snap.AdmissionPolicies, err = read.All[admissionregistrationv1.ValidatingAdmissionPolicy](ctx, nil, client.AdmissionregistrationV1().ValidatingAdmissionPolicies().List, all)
+		l.AdmissionPolicies.Items, err = read.All[admissionregistrationv1.ValidatingAdmissionPolicy](ctx, nil, client.AdmissionregistrationV1().ValidatingAdmissionPolicies().List, all)
 		return wrapList(err, "validatingadmissionpolicies")
 	})
 	g.Go(func() error {
@@ -92,13 +92,13 @@ func ReadCluster(ctx context.Context, client kubernetes.Interface, source string
 		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("discovery: %v; \"*\" rules are expanded without those groups", err))
 		}
-		snap.Resources = access.ResourcesFromDiscovery(lists)
+		resources = access.ResourcesFromDiscovery(lists)
 		return nil
 	})
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
-	return snap, warnings, nil
+	return l.Snapshot(source, resources), warnings, nil
 }
 
 func wrapList(err error, resource string) error {

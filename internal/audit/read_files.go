@@ -305,7 +305,7 @@ func (p *parser) decode(kind string, data []byte) error {
 		var o corev1.Secret
 		return into(data, &o, func() {
 			if o.Type == corev1.SecretTypeServiceAccountToken {
-				s.Secrets = append(s.Secrets, tokenSecretMeta(o))
+				s.Secrets = append(s.Secrets, TokenSecretMeta(o))
 			}
 		})
 	case "Role":
@@ -346,9 +346,10 @@ func into[T any](data []byte, o *T, keep func()) error {
 	return nil
 }
 
-// tokenSecretMeta keeps what the audit needs of a token Secret and drops
+// TokenSecretMeta keeps what the audit needs of a token Secret (name,
+// namespace, labels, the ServiceAccount it belongs to, type) and drops
 // the token itself.
-func tokenSecretMeta(s corev1.Secret) corev1.Secret {
+func TokenSecretMeta(s corev1.Secret) corev1.Secret {
 	return corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        s.Name,

@@ -40,11 +40,26 @@ const GCPercent = 300
 // (a missing role) is a finding or a warning, not an error; Run fails only
 // when the embedded bootstrap policy cannot be read.
 func Run(snap *Snapshot, tenants []Tenant) (*Report, error) {
+	return RunWith(snap, tenants, RunOptions{})
+}
+
+// RunOptions tune what Run computes beyond the findings.
+type RunOptions struct {
+	// FindingsOnly skips the access matrix and the per-subject drill-down
+	// (Report.Access, Subjects, RuleLists and Summary.CrossTenantCells stay
+	// empty), which only the HTML and JSON reports show. The findings are
+	// the same.
+	FindingsOnly bool
+}
+
+// RunWith is Run with options.
+func RunWith(snap *Snapshot, tenants []Tenant, opts RunOptions) (*Report, error) {
 	base, err := loadBaseline()
 	if err != nil {
 		return nil, err
 	}
 	a := newAuditor(snap, tenants, base)
+	a.findingsOnly = opts.FindingsOnly
 	// The rules only read the engine and the indexes, so the work splits
 	// across the cores: each worker has its own memo and findings, merged
 	// afterwards (duplicates from subjects two workers both met drop out).
@@ -75,10 +90,11 @@ func Run(snap *Snapshot, tenants []Tenant) (*Report, error) {
 
 // auditor holds one run's indexes.
 type auditor struct {
-	snap    *Snapshot
-	eng     *access.Engine
-	base    *baseline
-	tenants []Tenant
+	snap         *Snapshot
+	eng          *access.Engine
+	base         *baseline
+	tenants      []Tenant
+	findingsOnly bool // RunOptions.FindingsOnly: no cells, no drill-down
 
 	tenantOf     map[string]int // namespace -> index in tenants
 	saNames      map[string][]string
@@ -188,7 +204,7 @@ func (a *auditor) merge(w *auditor) {
 // initCaches gives a its own memo and result maps.
 func (a *auditor) initCaches() {
 	*a = auditor{
-		snap: a.snap, eng: a.eng, base: a.base, tenants: a.tenants,
+		snap: a.snap, eng: a.eng, base: a.base, tenants: a.tenants, findingsOnly: a.findingsOnly,
 		tenantOf: a.tenantOf, saNames: a.saNames, saKnown: a.saKnown, members: a.members, guests: a.guests, declared: a.declared,
 		memberOf: a.memberOf, membership: a.membership, secretsByNS: a.secretsByNS, scopes: a.scopes,
 		nsLabels: a.nsLabels, policyGuards: a.policyGuards,
@@ -304,7 +320,10 @@ func (a *auditor) report() *Report {
 	if r.Findings == nil {
 		r.Findings = []Finding{}
 	}
-	r.Access, r.Subjects = a.matrix()
+	r.Access, r.Subjects = []Cell{}, []SubjectAccess{}
+	if !a.findingsOnly {
+		r.Access, r.Subjects = a.matrix()
+	}
 	r.RuleLists = a.ruleLists
 	if r.RuleLists == nil {
 		r.RuleLists = [][]string{}
