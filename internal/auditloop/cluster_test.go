@@ -95,7 +95,7 @@ func TestClusterCrossTenantBinding(t *testing.T) {
 	for _, name := range []string{"a", "b"} {
 		tn := v1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}}
 		spec.Default(&tn)
-		if set := r.Reconcile(ctx, tn); set.Err != nil {
+		if set := r.Reconcile(ctx, tn, apply.Scope{TenantSet: v1alpha1.ControllerTenantSet}); set.Err != nil {
 			t.Fatalf("applying tenant %s: %v", name, set.Err)
 		}
 		obj := &v1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.TenantSpec{Namespace: name}}
