@@ -11,7 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -20,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -27,9 +30,11 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/apply"
+	"github.com/bulkhead-dev/bulkhead/internal/auditloop"
 	"github.com/bulkhead-dev/bulkhead/internal/verify"
 )
 
@@ -114,7 +119,9 @@ func New(cfg *rest.Config, opts Options) (manager.Manager, error) {
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         cache.Options{ByObject: cacheByObject()},
+		// The reconcile core and the audit read whole kinds; of Secrets
+		// only ServiceAccount token Secrets are held, without their data.
+		Cache: cache.Options{ByObject: auditloop.CacheByObject()},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create the controller manager: %w", err)
@@ -147,21 +154,39 @@ func New(cfg *rest.Config, opts Options) (manager.Manager, error) {
 		Metrics:        m,
 		Now:            time.Now,
 	}
-	if err := r.setup(mgr, opts); err != nil {
+	var findings chan event.GenericEvent
+	if opts.AuditDebounce >= 0 {
+		disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		findings = make(chan event.GenericEvent, 64)
+		loop := auditloop.New(mgr.GetCache(), auditloop.Options{
+			Debounce:  opts.AuditDebounce,
+			Recorder:  r.Recorder,
+			Registry:  metrics.Registry,
+			Discovery: disc,
+			OnChange: func(tenants []string) {
+				// The reconciles write the new findings to status.
+				go func() {
+					for _, t := range tenants {
+						findings <- event.GenericEvent{Object: &v1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: t}}}
+					}
+				}()
+			},
+		})
+		if err := mgr.Add(loop); err != nil {
+			return nil, err
+		}
+		if err := loop.Watch(mgr); err != nil {
+			return nil, err
+		}
+		r.Findings = loop
+	}
+	if err := r.setup(mgr, opts, findings); err != nil {
 		return nil, err
 	}
 	return mgr, nil
-}
-
-// cacheByObject: the reconcile core and the audit read whole kinds; of
-// Secrets only ServiceAccount token Secrets are held, without their data.
-func cacheByObject() map[client.Object]cache.ByObject {
-	return map[client.Object]cache.ByObject{
-		&corev1.Secret{}: {
-			Field:     fieldsSecretType(),
-			Transform: stripSecretData,
-		},
-	}
 }
 
 func cacheSynced(mgr manager.Manager) healthz.Checker {
@@ -180,7 +205,7 @@ func cacheSynced(mgr manager.Manager) healthz.Checker {
 // relabelled object is put back), Roles and RoleBindings nobody manages in
 // a tenant's namespace (verification), TenantDefaults (their tenants) and
 // the shared admission policy.
-func (r *TenantReconciler) setup(mgr manager.Manager, opts Options) error {
+func (r *TenantReconciler) setup(mgr manager.Manager, opts Options, findings <-chan event.GenericEvent) error {
 	idx := mgr.GetFieldIndexer()
 	ctx := context.Background()
 	if err := idx.IndexField(ctx, &v1alpha1.Tenant{}, namespaceIndex, func(o client.Object) []string {
@@ -232,6 +257,9 @@ func (r *TenantReconciler) setup(mgr manager.Manager, opts Options) error {
 	})
 	b = b.Watches(&admissionregistrationv1.ValidatingAdmissionPolicy{}, shared).
 		Watches(&admissionregistrationv1.ValidatingAdmissionPolicyBinding{}, shared)
+	if findings != nil {
+		b = b.WatchesRawSource(source.Channel(findings, &handler.EnqueueRequestForObject{}))
+	}
 	return b.Complete(r)
 }
 

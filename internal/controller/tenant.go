@@ -94,6 +94,11 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	t, problem := r.resolve(ctx, &tn)
 	st.Namespace = t.Spec.Namespace
 	st.MemberCount = len(t.Spec.Members)
+	if r.Findings != nil {
+		if a, ok := r.Findings.Status(tn.Name); ok {
+			st.Audit = a
+		}
+	}
 	if problem != "" {
 		r.setReady(&tn, st, metav1.ConditionFalse, v1alpha1.ReasonInvalid, problem)
 		r.degraded(st, "")
@@ -125,11 +130,6 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		next = verifyDelay
 	default:
 		next = r.verify(ctx, &tn, t, st)
-	}
-	if r.Findings != nil {
-		if a, ok := r.Findings.Status(tn.Name); ok {
-			st.Audit = a
-		}
 	}
 	r.degraded(st, errString(applyErr))
 	if err := r.writeStatus(ctx, &tn, st); err != nil {

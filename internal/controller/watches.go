@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -120,18 +119,3 @@ func (deleting) Update(e event.UpdateEvent) bool {
 func (deleting) Create(event.CreateEvent) bool   { return false }
 func (deleting) Delete(event.DeleteEvent) bool   { return false }
 func (deleting) Generic(event.GenericEvent) bool { return false }
-
-// fieldsSecretType selects the Secrets the cache holds: ServiceAccount
-// tokens, which offboarding deletes and the audit counts.
-func fieldsSecretType() fields.Selector {
-	return fields.OneTermEqualSelector("type", string(corev1.SecretTypeServiceAccountToken))
-}
-
-// stripSecretData drops a token Secret's data before it enters the cache:
-// the controller never needs a token, so it never holds one.
-func stripSecretData(obj any) (any, error) {
-	if s, ok := obj.(*corev1.Secret); ok {
-		s.Data, s.StringData = nil, nil
-	}
-	return obj, nil
-}
