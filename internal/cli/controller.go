@@ -57,7 +57,7 @@ configuration; install it with bulkhead install.`,
 	fl.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz; "0" turns them off`)
 	fl.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader among replicas through a Lease; only the leader reconciles")
 	fl.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", envOr("POD_NAMESPACE", "bulkhead-system"),
-		"namespace of the leader election Lease (default: $POD_NAMESPACE, else bulkhead-system)")
+		"namespace of the leader election Lease; $POD_NAMESPACE when set")
 	fl.DurationVar(&o.VerifyInterval, "verify-interval", controller.DefaultVerifyInterval,
 		"how often a tenant nothing changed in is verified again (it is always verified after a change)")
 	fl.IntVar(&o.VerifyOthers, "verify-others", controller.DefaultVerifyOthers, "how many other tenants' namespaces each member is checked against")
