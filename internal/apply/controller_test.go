@@ -1,0 +1,109 @@
+package apply
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"reflect"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
+)
+
+var controllerScope = Scope{TenantSet: v1alpha1.ControllerTenantSet}
+
+// The controller and the CLI never write each other's tenants: the
+// controller's set refuses a tenant of no set or another set, and any other
+// scope refuses a tenant of the controller's set, before anything is written.
+func TestControllerAndCLITenantsConflict(t *testing.T) {
+	c := needCluster(t)
+	r := New(c, Options{})
+
+	cli := tenant("by-cli")
+	reconcile(t, r, cli) // the CLI, no tenant set
+	cliBefore := versions(t, c, "by-cli")
+	cs := r.Reconcile(t.Context(), cli, controllerScope)
+	conflicts := Conflicts(cs.Err)
+	if len(conflicts) != 1 || conflicts[0].Reason != OtherTenantSet || conflicts[0].Owner != "" {
+		t.Fatalf("controller reconciling a CLI tenant: conflicts %v, want one OtherTenantSet of no set", conflicts)
+	}
+	if after := versions(t, c, "by-cli"); !equalVersions(cliBefore, after) {
+		t.Errorf("the controller's refused reconcile changed the CLI's tenant: %v -> %v", cliBefore, after)
+	}
+
+	owned := tenant("by-controller")
+	if cs := r.Reconcile(t.Context(), owned, controllerScope); cs.Err != nil {
+		t.Fatalf("controller reconcile: %v", cs.Err)
+	}
+	ns, err := c.CoreV1().Namespaces().Get(t.Context(), "by-controller", metav1.GetOptions{})
+	check(t, err)
+	if got := ns.Labels[v1alpha1.TenantSetLabel]; got != v1alpha1.ControllerTenantSet {
+		t.Fatalf("namespace of a controller tenant has tenant set %q, want %q", got, v1alpha1.ControllerTenantSet)
+	}
+	before := versions(t, c, "by-controller")
+	for _, scope := range []Scope{{}, {TenantSet: "lab"}} {
+		demoted := tenant("by-controller", member("by-controller-user", view))
+		cs := r.Reconcile(t.Context(), demoted, scope)
+		conflicts := Conflicts(cs.Err)
+		if len(conflicts) != 1 || conflicts[0].Reason != Controlled {
+			t.Errorf("scope %+v on a controller tenant: conflicts %v, want one Controlled", scope, conflicts)
+		}
+	}
+	if after := versions(t, c, "by-controller"); !equalVersions(before, after) {
+		t.Errorf("refused reconciles changed the controller's tenant: %v -> %v", before, after)
+	}
+}
+
+// A plan read through a Lister sees what a plan read from the API server
+// sees: here the Lister is the API server itself, behind the Lister seam.
+func TestPlanThroughLister(t *testing.T) {
+	c := needCluster(t)
+	live := New(c, Options{})
+	tn := tenant("listed")
+	reconcile(t, live, tn)
+	calls := 0
+	k := kinds(c)
+	lister := func(ctx context.Context, list runtime.Object, ns string, opts metav1.ListOptions) error {
+		calls++
+		kd, ok := k[strings.TrimSuffix(reflect.TypeOf(list).Elem().Name(), "List")]
+		if !ok {
+			t.Fatalf("no kind for %T", list)
+		}
+		var items []runtime.Object
+		if err := kd.each(ctx, nil, ns, opts, func(o metav1.Object) error {
+			items = append(items, o.(runtime.Object))
+			return nil
+		}); err != nil {
+			return err
+		}
+		return apimeta.SetList(list, items)
+	}
+	cached := New(c, Options{Lister: lister, DryRun: true})
+	p := plan(t, cached, false, Scope{}, tn)
+	if calls == 0 {
+		t.Fatal("the plan did not read through the Lister")
+	}
+	if p.Sets[0].Pending() || p.Sets[0].Err != nil {
+		t.Errorf("plan through the Lister of an applied tenant: %v, %v; want all unchanged", outcomes(p.Sets[0]), p.Sets[0].Err)
+	}
+	changed := tenant("listed", member("listed-user", view))
+	if p := plan(t, cached, false, Scope{}, changed); !p.Sets[0].Pending() {
+		t.Error("plan through the Lister of a demoted member found nothing to do")
+	}
+}
+
+func equalVersions(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
