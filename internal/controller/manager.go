@@ -17,6 +17,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -60,7 +62,7 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultVerifyInterval = time.Hour
+	DefaultVerifyInterval = 6 * time.Hour
 	DefaultVerifyOthers   = 3
 	DefaultWorkers        = 8
 	LeaderElectionID      = "bulkhead-controller"
@@ -119,6 +121,12 @@ func New(cfg *rest.Config, opts Options) (manager.Manager, error) {
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
+		// A renewal every 5 s rather than controller-runtime's 2 s: the
+		// Lease is the controller's only steady-state write. A failed
+		// leader is replaced within 30 s.
+		LeaseDuration: ptr.To(30 * time.Second),
+		RenewDeadline: ptr.To(20 * time.Second),
+		RetryPeriod:   ptr.To(5 * time.Second),
 		// The reconcile core and the audit read whole kinds; of Secrets
 		// only ServiceAccount token Secrets are held, without their data.
 		Cache: cache.Options{ByObject: auditloop.CacheByObject()},
@@ -234,6 +242,26 @@ func (r *TenantReconciler) setup(mgr manager.Manager, opts Options, findings <-c
 				return subjectNamespaces(b.Subjects)
 			}
 			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	for _, o := range []client.Object{&rbacv1.Role{}, &rbacv1.RoleBinding{}, &rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{}} {
+		inf, err := mgr.GetCache().GetInformer(ctx, o)
+		if err != nil {
+			return err
+		}
+		bump := func(any) { r.rbacRevision.Add(1) }
+		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc: bump, DeleteFunc: bump,
+			UpdateFunc: func(old, new any) {
+				if o, ok := old.(client.Object); ok {
+					if n, ok := new.(client.Object); ok && o.GetResourceVersion() == n.GetResourceVersion() {
+						return // a resync
+					}
+				}
+				r.rbacRevision.Add(1)
+			},
 		}); err != nil {
 			return err
 		}

@@ -62,7 +62,11 @@ type TenantReconciler struct {
 	mu         sync.Mutex
 	// verified remembers, per tenant, what the last verification saw, so
 	// an RBAC change in its namespace triggers a new one.
-	verified map[string]string
+	verified map[string]verifiedState
+	// rbacRevision counts changes of Roles, ClusterRoles and their
+	// bindings anywhere: while it stands still, a periodic verification
+	// would get the same answers and is skipped.
+	rbacRevision atomic.Uint64
 }
 
 var scope = apply.Scope{TenantSet: v1alpha1.ControllerTenantSet}
