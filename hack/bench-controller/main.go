@@ -15,7 +15,7 @@
 //     applies them), then bin/bulkhead controller as a process with default
 //     flags (metrics and probes on free loopback ports); once its caches
 //     are synced and one throwaway TenantDefaults was written (the first
-//     write of a new CRD's kind costs ~2 s once; see warmUp), the spec
+//     write after installing CRDs costs ~2 s once; see warmUp), the spec
 //     file's objects are created with client-go (16 workers), and a LIST
 //     of Tenants every -poll says when all are first Ready=True and
 //     Verified=True, counted from the first create;
@@ -67,12 +67,10 @@ import (
 	"syscall"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/controller"
 	"github.com/bulkhead-dev/bulkhead/internal/localcluster"
 )
@@ -265,37 +263,9 @@ func controllerRun(ctx context.Context, o options, bin string, path func(string)
 		return err
 	}
 
-	if err := warmUp(ctx, c); err != nil {
+	if rep.Controller, err = provision(ctx, o, c, proc, objs); err != nil {
 		return err
 	}
-	m0, err := proc.scrape(ctx)
-	if err != nil {
-		return err
-	}
-	if !m0.has(requestsMetric) {
-		return fmt.Errorf("the controller's metrics hold no %s: its API requests cannot be counted", requestsMetric)
-	}
-	s0, err := sampleProc(proc.cmd.Process.Pid)
-	if err != nil {
-		return err
-	}
-	logf("controller: creating %d objects (TenantDefaults, %d Tenants) with %d workers", len(objs), o.tenants, createWorkers)
-	start := time.Now()
-	created, err := createAll(ctx, c, objs)
-	if err != nil {
-		return err
-	}
-	logf("  created in %.2f s; waiting for Ready and Verified", created.Seconds())
-	times, err := waitConditions(ctx, c, o.tenants, start, o.poll, o.timeout)
-	if err != nil {
-		return errors.Join(err, proc.alive())
-	}
-	rep.Controller = ControllerRun{CreateSeconds: created.Seconds(), ReadySeconds: times.ready.Seconds(),
-		VerifiedSeconds: times.verified.Seconds(), PollSeconds: o.poll.Seconds()}
-	if rep.Controller.Work, err = provisioningWork(ctx, proc, m0, s0); err != nil {
-		return err
-	}
-
 	if err := quiesce(ctx, proc, cfg); err != nil {
 		return err
 	}
@@ -324,28 +294,6 @@ func controllerRun(ctx context.Context, o options, bin string, path func(string)
 		logf("  bulkhead_audit_duration_seconds: not available on this binary")
 	}
 	return proc.alive()
-}
-
-// warmUp writes and deletes one throwaway TenantDefaults before anything
-// is timed. The first write of a just-installed CRD's kind takes about two
-// seconds more on kube-apiserver (measured here: 2.0 s, then 2-4 ms per
-// create), and the client finds the kinds' resources by discovery on first
-// use: both are paid once per installation, not per tenant. The controller
-// maps a TenantDefaults to the Tenants naming it: none.
-func warmUp(ctx context.Context, c client.Client) error {
-	start := time.Now()
-	if err := c.List(ctx, &v1alpha1.TenantList{}); err != nil {
-		return err
-	}
-	d := &v1alpha1.TenantDefaults{ObjectMeta: metav1.ObjectMeta{Name: "bench-warm-up"}}
-	if err := c.Create(ctx, d); err != nil {
-		return fmt.Errorf("create TenantDefaults %s: %w", d.Name, err)
-	}
-	if err := c.Delete(ctx, d); err != nil {
-		return fmt.Errorf("delete TenantDefaults %s: %w", d.Name, err)
-	}
-	logf("  warm-up (discovery, first write of the new kinds): %.2f s, not timed", time.Since(start).Seconds())
-	return nil
 }
 
 // quiesce waits for the controller's queues to drain and for the control

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/bulkhead-dev/bulkhead/internal/controller"
 )
@@ -110,7 +111,8 @@ func (r *Report) writeTable(w io.Writer) error {
 		fmt.Sprintf("%.2fx", r.Ratios.ReadyOverCLI))
 	fmt.Fprintf(w, rowf, "controller: all Verified=True, from the first create", fmt.Sprintf("%.2f", r.Controller.VerifiedSeconds),
 		fmt.Sprintf("%.2fx", r.Ratios.VerifiedOverCLI))
-	fmt.Fprintf(w, "(Ready and Verified are seen by a LIST of Tenants every %.1f s: that is their resolution.)\n", r.Controller.PollSeconds)
+	fmt.Fprintf(w, "(Ready and Verified are seen by a LIST of Tenants every %s: that is their resolution.)\n",
+		time.Duration(r.Controller.PollSeconds*float64(time.Second)))
 	if cw := r.Controller.Work; cw.Reconciles > 0 {
 		fmt.Fprintf(w, "controller's work until all Verified: %.0f reconciles (%.0f ms each on average, %d at once), %.2f CPU s,\n",
 			cw.Reconciles, 1000*cw.ReconcileSeconds/cw.Reconciles, controller.DefaultWorkers, cw.CPUSeconds)
