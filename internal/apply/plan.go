@@ -38,6 +38,8 @@ type planner struct {
 	tenantOf map[string]int
 	// wantNS is the namespace each set wants ("" when offboarding).
 	wantNS []string
+	// wantKinds are the kinds of the desired objects.
+	wantKinds map[string]bool
 
 	mu        sync.Mutex
 	seen      map[*Change]bool
@@ -46,7 +48,8 @@ type planner struct {
 }
 
 func newPlanner(r *Reconciler, scope Scope) *planner {
-	return &planner{r: r, scope: scope, byKey: map[string]*Change{}, tenantOf: map[string]int{}, seen: map[*Change]bool{}}
+	return &planner{r: r, scope: scope, byKey: map[string]*Change{}, tenantOf: map[string]int{}, seen: map[*Change]bool{},
+		wantKinds: map[string]bool{}}
 }
 
 // want adds a set of desired objects; tenant "" stands for the shared ones.
@@ -59,6 +62,7 @@ func (p *planner) want(tenant, ns string, objs []render.Object) {
 		}
 		cs.Changes[i] = Change{Object: RefOf(o), Action: Created, desired: o, stage: st, set: len(p.sets)}
 		p.byKey[cs.Changes[i].Object.key()] = &cs.Changes[i]
+		p.wantKinds[cs.Changes[i].Object.Kind] = true
 	}
 	p.add(cs)
 }
@@ -171,7 +175,9 @@ func (p *planner) readNamespaces(ctx context.Context) error {
 		}
 	}
 	for _, name := range readKinds {
-		if k := p.r.kinds[name]; !k.namespaced && name != "Namespace" {
+		// Tenants own no cluster-scoped objects but their Namespace: the
+		// others (the shared admission policy) are read only when wanted.
+		if k := p.r.kinds[name]; !k.namespaced && name != "Namespace" && p.wantKinds[name] {
 			g.Go(func() error { return p.each(gctx, k, "", listOptions(name)) })
 		}
 	}
