@@ -35,7 +35,24 @@ type proc struct {
 // when the test failed its log is printed.
 func startController(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, metrics: freeAddr(t), probe: freeAddr(t), exited: make(chan struct{})}
+	// A port found free can be taken by another process before the
+	// controller binds it (the machine is shared): then try other ports.
+	for attempt := 1; ; attempt++ {
+		p := launch(t, name, args...)
+		if p.waitReady(t) {
+			return p
+		}
+		if attempt == 3 || !strings.Contains(p.logText(), "address already in use") {
+			t.Fatalf("%s exited before it was ready: %v\n%s", p.name, p.waitErr, p.logTail())
+		}
+		t.Logf("%s could not bind its ports (%s, %s); trying others", p.name, p.metrics, p.probe)
+	}
+}
+
+func launch(t *testing.T, name string, args ...string) *proc {
+	t.Helper()
+	addrs := freeAddrs(t, 2)
+	p := &proc{name: name, metrics: addrs[0], probe: addrs[1], exited: make(chan struct{})}
 	p.log = filepath.Join(t.TempDir(), name+".log")
 	f, err := os.Create(p.log)
 	if err != nil {
@@ -55,40 +72,58 @@ func startController(t *testing.T, name string, args ...string) *proc {
 		close(p.exited)
 	}()
 	t.Cleanup(func() {
+		if !p.stopped && !p.running() {
+			t.Errorf("%s exited on its own during the test: %v", p.name, p.waitErr)
+		}
 		p.stop(t)
 		if t.Failed() {
 			p.printLog(t)
 		}
 	})
-	p.waitReady(t)
 	return p
 }
 
-// freeAddr is a loopback address with a port nobody listens on now.
-func freeAddr(t *testing.T) string {
+// freeAddrs are n distinct loopback addresses nobody listens on now (the
+// listeners are held until all are chosen, so no port comes twice).
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var out []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		out = append(out, l.Addr().String())
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return out
 }
 
-func (p *proc) waitReady(t *testing.T) {
+// waitReady waits until /readyz and /metrics answer 200; false when the
+// process exited.
+func (p *proc) waitReady(t *testing.T) bool {
 	t.Helper()
-	eventually(t, time.Minute, p.name+" answers /readyz", func() (bool, string) {
-		select {
-		case <-p.exited:
-			t.Fatalf("%s exited before it was ready: %v\n%s", p.name, p.waitErr, p.logTail())
-		default:
+	exited := false
+	eventually(t, time.Minute, p.name+" answers /readyz and /metrics", func() (bool, string) {
+		if !p.running() {
+			exited = true
+			return true, ""
 		}
-		code, body, err := get("http://" + p.probe + "/readyz")
-		if err != nil {
-			return false, err.Error()
+		for _, url := range []string{"http://" + p.probe + "/readyz", "http://" + p.metrics + "/metrics"} {
+			code, body, err := get(url)
+			if err != nil {
+				return false, err.Error()
+			}
+			if code != http.StatusOK {
+				return false, fmt.Sprintf("%s: %d %.200s", url, code, body)
+			}
 		}
-		return code == http.StatusOK, fmt.Sprintf("%d %s", code, body)
+		return true, ""
 	})
+	if exited {
+		p.stopped = true // the failure is reported by the caller
+	}
+	return !exited
 }
 
 // stop ends the process with SIGTERM (SIGKILL if it does not go) and
@@ -99,6 +134,9 @@ func (p *proc) stop(t *testing.T) {
 		return
 	}
 	p.stopped = true
+	if !p.running() {
+		return
+	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.exited:
@@ -150,13 +188,16 @@ func (p *proc) printLog(t *testing.T) {
 		return
 	}
 	p.printed = true
-	t.Logf("log of %s (%s):\n%s", p.name, strings.Join(p.cmd.Args[1:], " "), p.logTail())
+	t.Logf("log of %s (%s; exit: %v):\n%s", p.name, strings.Join(p.cmd.Args[1:], " "), p.waitErr, p.logTail())
 }
 
 // scrape reads the metrics endpoint.
 func (p *proc) scrape(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
 	code, body, err := get("http://" + p.metrics + "/metrics")
+	if !p.running() {
+		t.Fatalf("%s exited: %v", p.name, p.waitErr)
+	}
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("scrape %s metrics: %d %v\n%s", p.name, code, err, body)
 	}
