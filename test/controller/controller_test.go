@@ -56,6 +56,20 @@ func TestInvalidTenantAndMissingDefaults(t *testing.T) {
 		t.Fatalf("render of the spec with its defaults gives requests.cpu %q, want 3 (test is wrong)", got)
 	}
 	sameAsRender(t, want, []string{"late-defaults"})
+
+	// A change of the TenantDefaults reaches its tenants.
+	raised := writeFile(t, "raised.yaml", strings.Replace(defaults, `cpu: "3"`, `cpu: "5"`, 1)+tenant)
+	must(t, kubectl(t, "apply", "-f", raised), 0)
+	eventually(t, time.Minute, "the quota follows the TenantDefaults", func() (bool, string) {
+		rq, err := e2e.client.CoreV1().ResourceQuotas("late-defaults").Get(ctx(t), "bulkhead", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		got := rq.Spec.Hard.Name("requests.cpu", "").String()
+		return got == "5", "requests.cpu " + got
+	})
+	waitConverged(t, "late-defaults")
+	sameAsRender(t, rendered(t, raised), []string{"late-defaults"})
 }
 
 // A tenant the CLI applied is not the controller's: a Tenant object of the
@@ -184,6 +198,8 @@ func TestDriftIsRepaired(t *testing.T) {
 	must(t, kubectl(t, "-n", name, "delete", "rolebinding", binding), 0)
 	must(t, kubectl(t, "-n", name, "patch", "resourcequota", "bulkhead", "--type", "merge", "-p", `{"spec":{"hard":{"pods":"999"}}}`), 0)
 	must(t, kubectl(t, "label", "namespace", name, "pod-security.kubernetes.io/enforce=privileged", "--overwrite"), 0)
+	must(t, kubectl(t, "-n", name, "patch", "role", "bulkhead-edit", "--type", "json", "-p",
+		`[{"op":"add","path":"/rules/-","value":{"apiGroups":["rbac.authorization.k8s.io"],"resources":["rolebindings"],"verbs":["create"]}}]`), 0)
 
 	eventually(t, time.Minute, "RoleBinding "+binding+" is recreated", func() (bool, string) {
 		rb, err := e2e.client.RbacV1().RoleBindings(name).Get(c, binding, metav1.GetOptions{})
@@ -207,6 +223,15 @@ func TestDriftIsRepaired(t *testing.T) {
 		}
 		got := ns.Labels["pod-security.kubernetes.io/enforce"]
 		return got == wantEnforce, "enforce=" + got
+	})
+	wantRules := want[name]["Role drift/bulkhead-edit"].Rules
+	eventually(t, time.Minute, "Role bulkhead-edit's rules are put back", func() (bool, string) {
+		r, err := e2e.client.RbacV1().Roles(name).Get(c, "bulkhead-edit", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		got := rulesOf(r.Rules)
+		return got == wantRules, got
 	})
 	waitEvent(t, name, "DriftRepaired")
 	waitConverged(t, name)
@@ -523,6 +548,10 @@ func TestTenantsMatchRender(t *testing.T) {
 		must(t, kubectl(t, "apply", "-f", spec), 0)
 		waitAllConverged(t, tenants, 4*time.Minute)
 		sameAsRender(t, rendered(t, spec), tenants)
+		eventually(t, 30*time.Second, `bulkhead_tenants{condition="Ready",status="True"} counts the fleet`, func() (bool, string) {
+			v, ok := metric(p.scrape(t), "bulkhead_tenants", map[string]string{"condition": "Ready", "status": "True"})
+			return ok && v >= n, fmt.Sprintf("present %v, %v", ok, v)
+		})
 	})
 
 	examples := []string{"vision", "carol", "sandbox", "bob", "alice"}

@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -160,6 +161,7 @@ type obj struct {
 	RoleRef               string   // RoleBindings: Kind/name
 	Subjects              []string // RoleBindings: Kind namespace/name, sorted
 	Hard                  map[string]string
+	Rules                 string // Roles: their rules as JSON
 	Labels                map[string]string
 }
 
@@ -215,8 +217,19 @@ func fromUnstructured(t *testing.T, u *unstructured.Unstructured) obj {
 			t.Fatalf("rendered %s: %v", o.key(), err)
 		}
 		o.Hard = hardOf(rq)
+	case "Role":
+		var r rbacv1.Role
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &r); err != nil {
+			t.Fatalf("rendered %s: %v", o.key(), err)
+		}
+		o.Rules = rulesOf(r.Rules)
 	}
 	return o
+}
+
+func rulesOf(rules []rbacv1.PolicyRule) string {
+	b, _ := json.Marshal(rules)
+	return string(b)
 }
 
 func bindingOf(rb rbacv1.RoleBinding) (string, []string) {
@@ -278,6 +291,7 @@ func live(t *testing.T, namespaces []string) map[string]map[string]obj {
 	check(err)
 	for _, o := range roles.Items {
 		if m := meta("Role", o.ObjectMeta); inScope(m) {
+			m.Rules = rulesOf(o.Rules)
 			add(m)
 		}
 	}
@@ -368,6 +382,8 @@ func sameAsRender(t *testing.T, want map[string]map[string]obj, tenants []string
 				report("tenant %s: %s binds %s to %v, render says %s to %v", name, k, gotObj.RoleRef, gotObj.Subjects, wo.RoleRef, wo.Subjects)
 			case wo.Hard != nil && !mapsEqual(wo.Hard, gotObj.Hard):
 				report("tenant %s: %s hard %v, render says %v", name, k, gotObj.Hard, wo.Hard)
+			case wo.Rules != gotObj.Rules:
+				report("tenant %s: %s rules %s, render says %s", name, k, gotObj.Rules, wo.Rules)
 			}
 		}
 		for k := range g {
@@ -402,6 +418,28 @@ func sameAsRender(t *testing.T, want map[string]map[string]obj, tenants []string
 	}
 	if problems > 30 {
 		t.Errorf("... and %d more differences", problems-30)
+	}
+	sharedExist(t, want[""])
+}
+
+// sharedExist fails the test unless the objects every tenant shares (the
+// admission policy for tenant admins and its binding) are on the cluster.
+func sharedExist(t *testing.T, shared map[string]obj) {
+	t.Helper()
+	c, adm := ctx(t), e2e.client.AdmissionregistrationV1()
+	for k, o := range shared {
+		var err error
+		switch o.Kind {
+		case "ValidatingAdmissionPolicy":
+			_, err = adm.ValidatingAdmissionPolicies().Get(c, o.Name, metav1.GetOptions{})
+		case "ValidatingAdmissionPolicyBinding":
+			_, err = adm.ValidatingAdmissionPolicyBindings().Get(c, o.Name, metav1.GetOptions{})
+		default:
+			t.Fatalf("render printed %s without a tenant label, a kind this test does not check", k)
+		}
+		if err != nil {
+			t.Errorf("shared %s rendered but not on the cluster: %v", k, err)
+		}
 	}
 }
 
