@@ -99,6 +99,21 @@ func TestCLITenantIsLeftAlone(t *testing.T) {
 	must(t, kubectl(t, strings.Fields(hint)[1:]...), 0)
 	waitConverged(t, name)
 	sameAsRender(t, rendered(t, spec), []string{name})
+
+	// Deleting a Tenant object in Conflict leaves the CLI's tenant as it is.
+	const other = "cli-kept"
+	otherSpec := writeFile(t, "kept.yaml", tenantDoc(other, nil, ""))
+	must(t, bulkhead(t, "apply", "-f", otherSpec), 0)
+	before = versions(t, other)
+	must(t, kubectl(t, "apply", "-f", otherSpec), 0)
+	waitTenant(t, other, time.Minute, "Ready=False reason Conflict", func(tn *v1alpha1.Tenant) bool {
+		return current(tn, v1alpha1.ConditionReady, metav1.ConditionFalse) && condition(tn, v1alpha1.ConditionReady).Reason == v1alpha1.ReasonConflict
+	})
+	must(t, kubectl(t, "delete", "tenant", other, "--wait=false"), 0)
+	waitGone(t, other)
+	if after := versions(t, other); !mapsEqual(before, after) {
+		t.Fatalf("deleting the Tenant object changed the CLI's tenant:\nbefore %v\nafter  %v", before, after)
+	}
 }
 
 // versions are the resourceVersions of a namespace and everything bulkhead
@@ -179,7 +194,7 @@ func TestEditConverges(t *testing.T) {
 func TestDriftIsRepaired(t *testing.T) {
 	startController(t, "controller")
 	const name = "drift"
-	spec := writeFile(t, "drift.yaml", tenantDoc(name, []member{{name: "worker"}}, ""))
+	spec := writeFile(t, "drift.yaml", tenantDoc(name, []member{{name: "worker"}, {name: "reader", role: "view"}}, ""))
 	want := rendered(t, spec)
 	wantPods := want[name]["ResourceQuota drift/bulkhead"].Hard["pods"]
 	wantEnforce := want[name]["Namespace /drift"].Labels["pod-security.kubernetes.io/enforce"]
@@ -198,6 +213,8 @@ func TestDriftIsRepaired(t *testing.T) {
 	must(t, kubectl(t, "-n", name, "delete", "rolebinding", binding), 0)
 	must(t, kubectl(t, "-n", name, "patch", "resourcequota", "bulkhead", "--type", "merge", "-p", `{"spec":{"hard":{"pods":"999"}}}`), 0)
 	must(t, kubectl(t, "label", "namespace", name, "pod-security.kubernetes.io/enforce=privileged", "--overwrite"), 0)
+	must(t, kubectl(t, "-n", name, "patch", "rolebinding", "bulkhead-view-sa-reader", "--type", "json", "-p",
+		`[{"op":"add","path":"/subjects/-","value":{"kind":"ServiceAccount","name":"default","namespace":"`+name+`"}}]`), 0)
 	must(t, kubectl(t, "-n", name, "patch", "role", "bulkhead-edit", "--type", "json", "-p",
 		`[{"op":"add","path":"/rules/-","value":{"apiGroups":["rbac.authorization.k8s.io"],"resources":["rolebindings"],"verbs":["create"]}}]`), 0)
 
@@ -224,6 +241,15 @@ func TestDriftIsRepaired(t *testing.T) {
 		got := ns.Labels["pod-security.kubernetes.io/enforce"]
 		return got == wantEnforce, "enforce=" + got
 	})
+	wantSubjects := want[name]["RoleBinding drift/bulkhead-view-sa-reader"].Subjects
+	eventually(t, time.Minute, "RoleBinding bulkhead-view-sa-reader's subjects are put back", func() (bool, string) {
+		rb, err := e2e.client.RbacV1().RoleBindings(name).Get(c, "bulkhead-view-sa-reader", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		_, got := bindingOf(*rb)
+		return slices.Equal(got, wantSubjects), fmt.Sprint(got)
+	})
 	wantRules := want[name]["Role drift/bulkhead-edit"].Rules
 	eventually(t, time.Minute, "Role bulkhead-edit's rules are put back", func() (bool, string) {
 		r, err := e2e.client.RbacV1().Roles(name).Get(c, "bulkhead-edit", metav1.GetOptions{})
@@ -239,6 +265,33 @@ func TestDriftIsRepaired(t *testing.T) {
 	if !canI(t, name+":worker", "create", "pods", name) {
 		t.Errorf("the recreated RoleBinding does not give %s:worker its access back", name)
 	}
+}
+
+// An object of a tenant whose tenant label was removed by hand is still
+// that tenant's (the controller maps it by its old labels): the label is
+// put back and the tenant stays Ready.
+func TestRelabelledObjectIsPutBack(t *testing.T) {
+	startController(t, "controller")
+	const name, binding = "relabel", "bulkhead-edit-sa-worker"
+	spec := writeFile(t, "relabel.yaml", tenantDoc(name, []member{{name: "worker"}}, ""))
+	must(t, kubectl(t, "apply", "-f", spec), 0)
+	waitConverged(t, name)
+
+	must(t, kubectl(t, "-n", name, "label", "rolebinding", binding, v1alpha1.TenantLabel+"-"), 0)
+	eventually(t, time.Minute, "RoleBinding "+binding+" is labelled as the tenant's again", func() (bool, string) {
+		rb, err := e2e.client.RbacV1().RoleBindings(name).Get(ctx(t), binding, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		tn, _ := getTenant(t, name)
+		state := fmt.Sprintf("labels %v", rb.Labels)
+		if tn != nil {
+			state += "; " + conditions(tn)
+		}
+		return rb.Labels[v1alpha1.TenantLabel] == name, state
+	})
+	waitConverged(t, name)
+	sameAsRender(t, rendered(t, spec), []string{name})
 }
 
 // A RoleBinding made by hand in tenant A's namespace that gives tenant B's
