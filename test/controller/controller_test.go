@@ -278,7 +278,7 @@ func TestRelabelledObjectIsPutBack(t *testing.T) {
 	waitConverged(t, name)
 
 	must(t, kubectl(t, "-n", name, "label", "rolebinding", binding, v1alpha1.TenantLabel+"-"), 0)
-	eventually(t, time.Minute, "RoleBinding "+binding+" is labelled as the tenant's again", func() (bool, string) {
+	eventually(t, 30*time.Second, "RoleBinding "+binding+" is labelled as the tenant's again", func() (bool, string) {
 		rb, err := e2e.client.RbacV1().RoleBindings(name).Get(ctx(t), binding, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -469,24 +469,28 @@ func TestKilledMidReconcileConverges(t *testing.T) {
 	// One worker, so the kill lands between tenants and inside one.
 	first := startController(t, "controller-1", "--concurrency", "1")
 	must(t, kubectl(t, "apply", "-f", spec), 0)
-	ready := 0
-	eventually(t, 2*time.Minute, "some but not all crash tenants Ready", func() (bool, string) {
+	// Polled tightly (not with eventually's growing interval) so the kill
+	// comes while most tenants are still to do.
+	ready, deadline := 0, time.Now().Add(2*time.Minute)
+	for ready == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no crash tenant became Ready within 2m")
+		}
+		time.Sleep(20 * time.Millisecond)
 		var list v1alpha1.TenantList
 		if err := e2e.tenants.List(ctx(t), &list); err != nil {
-			return false, err.Error()
+			t.Fatal(err)
 		}
-		ready = 0
 		for i := range list.Items {
 			tn := &list.Items[i]
 			if strings.HasPrefix(tn.Name, "crash-") && current(tn, v1alpha1.ConditionReady, metav1.ConditionTrue) {
 				ready++
 			}
 		}
-		if ready == n {
-			t.Fatalf("all %d tenants became Ready before the test could kill the controller", n)
-		}
-		return ready > 0, fmt.Sprintf("%d Ready", ready)
-	})
+	}
+	if ready == n {
+		t.Fatalf("all %d tenants became Ready before the test could kill the controller", n)
+	}
 	first.kill(t)
 	t.Logf("killed the controller with %d of %d tenants Ready", ready, n)
 
