@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 )
@@ -106,4 +108,33 @@ func equalVersions(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// A writer that only removes a label (kubectl label x-) leaves bulkhead the
+// only manager and the digest as it was; the object is still put back.
+func TestRemovedLabelIsPutBack(t *testing.T) {
+	c := needCluster(t)
+	r := New(c, Options{})
+	tn := tenant("unlabelled")
+	reconcile(t, r, tn)
+	rb := bindingRef("unlabelled", sa, "unlabelled-user", edit)
+	patch := []byte(`{"metadata":{"labels":{"` + v1alpha1.TenantLabel + `":null}}}`)
+	_, err := c.RbacV1().RoleBindings("unlabelled").Patch(t.Context(), rb.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "kubectl-label"})
+	check(t, err)
+	quota := []byte(`{"spec":{"hard":{"pods":null}}}`)
+	_, err = c.CoreV1().ResourceQuotas("unlabelled").Patch(t.Context(), v1alpha1.GuardrailName, types.MergePatchType, quota, metav1.PatchOptions{FieldManager: "kubectl-patch"})
+	check(t, err)
+	cs := reconcile(t, r, tn)
+	if got := outcome(rb, cs.Changes[slices.IndexFunc(cs.Changes, func(c Change) bool { return c.Object == rb })].Action); got != outcome(rb, Configured) {
+		t.Errorf("RoleBinding without its tenant label: %s, want configured", got)
+	}
+	q := quotaRef("unlabelled")
+	if i := slices.IndexFunc(cs.Changes, func(c Change) bool { return c.Object == q }); cs.Changes[i].Action != Configured {
+		t.Errorf("quota without its pods cap: %s, want configured", cs.Changes[i].Action)
+	}
+	live, err := c.RbacV1().RoleBindings("unlabelled").Get(t.Context(), rb.Name, metav1.GetOptions{})
+	check(t, err)
+	if live.Labels[v1alpha1.TenantLabel] != "unlabelled" {
+		t.Errorf("tenant label not put back: %v", live.Labels)
+	}
 }

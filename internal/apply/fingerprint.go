@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"reflect"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
@@ -63,6 +65,21 @@ func unchangedFast(desired render.Object, live metav1.Object) bool {
 		live.GetAnnotations()[v1alpha1.AppliedAnnotation] != meta.Annotations[v1alpha1.AppliedAnnotation] {
 		return false
 	}
+	// Another writer that only removes fields (kubectl label x-, a merge
+	// patch with null) becomes no manager of anything: the digest and the
+	// managers cannot tell, so the maps such edits touch are compared.
+	if !subset(meta.Labels, live.GetLabels()) || !subset(meta.Annotations, live.GetAnnotations()) {
+		return false
+	}
+	if q, ok := live.(*corev1.ResourceQuota); ok {
+		if d, ok := desired.(*corev1ac.ResourceQuotaApplyConfiguration); ok && d.Spec != nil && d.Spec.Hard != nil {
+			for k := range *d.Spec.Hard {
+				if _, ok := q.Spec.Hard[k]; !ok {
+					return false
+				}
+			}
+		}
+	}
 	ours := false
 	for _, m := range live.GetManagedFields() {
 		switch {
@@ -75,4 +92,14 @@ func unchangedFast(desired render.Object, live metav1.Object) bool {
 		}
 	}
 	return ours
+}
+
+// subset reports whether every entry of want is in got with the same value.
+func subset(want, got map[string]string) bool {
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			return false
+		}
+	}
+	return true
 }

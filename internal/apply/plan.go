@@ -142,12 +142,9 @@ func (p *planner) readClusterWide(ctx context.Context) error {
 // readNamespaces reads, for a few tenants, the namespaces they want or
 // label as theirs and the objects in those namespaces.
 func (p *planner) readNamespaces(ctx context.Context) error {
-	namespaces := map[string]bool{}
-	for _, ns := range p.wantNS {
-		if ns != "" {
-			namespaces[ns] = true
-		}
-	}
+	// A namespace that does not exist holds nothing: only namespaces seen
+	// are read (a new tenant costs two LISTs, not nine).
+	namespaces, exists := map[string]bool{}, map[string]bool{}
 	var tenants []string
 	for t := range p.tenantOf {
 		tenants = append(tenants, t)
@@ -162,7 +159,7 @@ func (p *planner) readNamespaces(ctx context.Context) error {
 		g.Go(func() error {
 			return p.each(gctx, nsKind, "", sel, func(o metav1.Object) {
 				mu.Lock()
-				namespaces[o.GetName()] = true
+				exists[o.GetName()] = true
 				mu.Unlock()
 			})
 		})
@@ -170,8 +167,14 @@ func (p *planner) readNamespaces(ctx context.Context) error {
 	for _, ns := range p.wantNS {
 		if ns != "" && p.byKey[Ref{Kind: "Namespace", APIVersion: "v1", Name: ns}.key()] != nil {
 			g.Go(func() error {
-				return p.each(gctx, nsKind, "", metav1.ListOptions{FieldSelector: "metadata.name=" + ns})
+				return p.each(gctx, nsKind, "", metav1.ListOptions{FieldSelector: "metadata.name=" + ns}, func(o metav1.Object) {
+					mu.Lock()
+					exists[o.GetName()] = true
+					mu.Unlock()
+				})
 			})
+		} else if ns != "" {
+			namespaces[ns] = true // not read by name: read what is in it
 		}
 	}
 	for _, name := range readKinds {
@@ -183,6 +186,9 @@ func (p *planner) readNamespaces(ctx context.Context) error {
 	}
 	if err := g.Wait(); err != nil {
 		return err
+	}
+	for ns := range exists {
+		namespaces[ns] = true
 	}
 	g, ctx = errgroup.WithContext(ctx)
 	g.SetLimit(p.r.opts.Workers)
@@ -272,6 +278,9 @@ func (p *planner) compare(k kind, c *Change, obj metav1.Object) error {
 		if !p.r.opts.Adopt {
 			return conflict(NotManaged, "")
 		}
+	case labels[v1alpha1.TenantLabel] == "":
+		// bulkhead's object with its tenant label edited away, where this
+		// tenant wants it: drift, put back.
 	case labels[v1alpha1.TenantLabel] != tenant:
 		return conflict(OtherTenant, labels[v1alpha1.TenantLabel])
 	}

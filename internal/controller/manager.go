@@ -64,7 +64,7 @@ type Options struct {
 const (
 	DefaultVerifyInterval = 6 * time.Hour
 	DefaultVerifyOthers   = 3
-	DefaultWorkers        = 8
+	DefaultWorkers        = 32
 	LeaderElectionID      = "bulkhead-controller"
 	// EventSource names the controller in Events.
 	EventSource = "bulkhead-controller"

@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -39,8 +40,19 @@ type Findings interface {
 // (the admission policy for tenant admins). It is no valid Tenant name.
 const sharedKey = "bulkhead:shared"
 
-// verifyDelay is how long after a change a tenant is verified.
-const verifyDelay = time.Second
+// verifyDelay is how long after a change a tenant is verified: a second,
+// or 20-30 s while many tenants are changing (a thousand Tenants created at
+// once), so their reviews do not slow down the writes that make them Ready.
+func (r *TenantReconciler) verifyDelay(changed bool) time.Duration {
+	if changed {
+		r.recentChanges.Add(1)
+		time.AfterFunc(10*time.Second, func() { r.recentChanges.Add(-1) })
+	}
+	if r.recentChanges.Load() <= 20 {
+		return time.Second
+	}
+	return wait.Jitter(20*time.Second, 0.5)
+}
 
 // TenantReconciler reconciles Tenant objects with the reconcile core.
 type TenantReconciler struct {
@@ -59,6 +71,8 @@ type TenantReconciler struct {
 	Now          func() time.Time
 
 	sharedDone atomic.Bool
+	// recentChanges counts reconciles that wrote in the last 10 s.
+	recentChanges atomic.Int64
 	mu         sync.Mutex
 	// verified remembers, per tenant, what the last verification saw, so
 	// an RBAC change in its namespace triggers a new one.
@@ -131,7 +145,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		// the cache has seen the writes.
 		r.setCondition(&tn, st, metav1.Condition{Type: v1alpha1.ConditionVerified, Status: metav1.ConditionUnknown,
 			Reason: v1alpha1.ReasonPending, Message: "the tenant changed; verification follows"}, "")
-		next = verifyDelay
+		next = r.verifyDelay(cs.Pending())
 	default:
 		next = r.verify(ctx, &tn, t, st)
 	}
