@@ -73,7 +73,7 @@ type TenantReconciler struct {
 	sharedDone atomic.Bool
 	// recentChanges counts reconciles that wrote in the last 10 s.
 	recentChanges atomic.Int64
-	mu         sync.Mutex
+	mu            sync.Mutex
 	// verified remembers, per tenant, what the last verification saw, so
 	// an RBAC change in its namespace triggers a new one.
 	verified map[string]verifiedState
