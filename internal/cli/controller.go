@@ -55,6 +55,7 @@ configuration; install it with bulkhead install.`,
 	fl := cmd.Flags()
 	fl.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", `address of the Prometheus metrics endpoint; "0" turns it off`)
 	fl.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz; "0" turns them off`)
+	fl.StringVar(&o.PprofAddr, "pprof-bind-address", "0", `address of Go's pprof endpoints (/debug/pprof/); "0" turns them off`)
 	fl.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader among replicas through a Lease; only the leader reconciles")
 	fl.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", envOr("POD_NAMESPACE", "bulkhead-system"),
 		"namespace of the leader election Lease; $POD_NAMESPACE when set")

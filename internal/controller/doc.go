@@ -10,5 +10,6 @@
 //
 // A reconcile that needs nothing costs no request: it plans against the
 // informer cache first and reads the API server only when that plan finds
-// something to do.
+// something to do. Lists that only read the cache skip its deep copies
+// (client.UnsafeDisableDeepCopy): nothing here writes to what they return.
 package controller

@@ -24,7 +24,10 @@ func cacheLister(reader client.Reader) apply.Lister {
 		if !ok {
 			return fmt.Errorf("internal error: %T is not a list", list)
 		}
-		lo := []client.ListOption{client.InNamespace(namespace)}
+		// The cache's own objects are listed and filtered here; only what
+		// is kept is copied (a lookup by name among a thousand namespaces
+		// copies one).
+		lo := []client.ListOption{client.InNamespace(namespace), client.UnsafeDisableDeepCopy}
 		if opts.LabelSelector != "" {
 			sel, err := labels.Parse(opts.LabelSelector)
 			if err != nil {
@@ -35,21 +38,21 @@ func cacheLister(reader client.Reader) apply.Lister {
 		if err := reader.List(ctx, ol, lo...); err != nil {
 			return err
 		}
-		if opts.FieldSelector == "" {
-			return nil
-		}
-		sel, err := fields.ParseSelector(opts.FieldSelector)
-		if err != nil {
-			return err
+		sel := fields.Everything()
+		if opts.FieldSelector != "" {
+			var err error
+			if sel, err = fields.ParseSelector(opts.FieldSelector); err != nil {
+				return err
+			}
 		}
 		items, err := apimeta.ExtractList(ol)
 		if err != nil {
 			return err
 		}
-		kept := items[:0]
+		kept := make([]runtime.Object, 0, len(items))
 		for _, item := range items {
 			if sel.Matches(objectFields(item)) {
-				kept = append(kept, item)
+				kept = append(kept, item.DeepCopyObject())
 			}
 		}
 		return apimeta.SetList(ol, kept)

@@ -168,9 +168,9 @@ func (r *TenantReconciler) rbacFingerprint(ctx context.Context, ns string) strin
 	var rbs, named rbacv1.RoleBindingList
 	var roles rbacv1.RoleList
 	var crbs rbacv1.ClusterRoleBindingList
-	if r.Client.List(ctx, &rbs, client.InNamespace(ns)) != nil || r.Client.List(ctx, &roles, client.InNamespace(ns)) != nil ||
-		r.Client.List(ctx, &named, client.MatchingFields{subjectIndex: ns}) != nil ||
-		r.Client.List(ctx, &crbs, client.MatchingFields{subjectIndex: ns}) != nil {
+	if r.Client.List(ctx, &rbs, client.InNamespace(ns), client.UnsafeDisableDeepCopy) != nil || r.Client.List(ctx, &roles, client.InNamespace(ns), client.UnsafeDisableDeepCopy) != nil ||
+		r.Client.List(ctx, &named, client.MatchingFields{subjectIndex: ns}, client.UnsafeDisableDeepCopy) != nil ||
+		r.Client.List(ctx, &crbs, client.MatchingFields{subjectIndex: ns}, client.UnsafeDisableDeepCopy) != nil {
 		return ""
 	}
 	for i := range rbs.Items {
@@ -199,7 +199,7 @@ func (r *TenantReconciler) rbacFingerprint(ctx context.Context, ns string) strin
 // every namespace is probed by as many neighbours.
 func (r *TenantReconciler) others(ctx context.Context, own string) []string {
 	var list corev1.NamespaceList
-	if err := r.Client.List(ctx, &list, client.MatchingLabels{v1alpha1.ManagedByLabel: v1alpha1.ManagedByValue}); err != nil {
+	if err := r.Client.List(ctx, &list, client.MatchingLabels{v1alpha1.ManagedByLabel: v1alpha1.ManagedByValue}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	var names []string
@@ -221,7 +221,7 @@ func (r *TenantReconciler) others(ctx context.Context, own string) []string {
 	// ServiceAccounts, that namespace is probed too: that is where a
 	// hand-made grant lets them in.
 	var named rbacv1.RoleBindingList
-	if r.Client.List(ctx, &named, client.MatchingFields{subjectIndex: own}) == nil {
+	if r.Client.List(ctx, &named, client.MatchingFields{subjectIndex: own}, client.UnsafeDisableDeepCopy) == nil {
 		for _, rb := range named.Items {
 			if rb.Labels[v1alpha1.ManagedByLabel] != v1alpha1.ManagedByValue && rb.Namespace != own {
 				if _, ok := slices.BinarySearch(names, rb.Namespace); ok && !slices.Contains(out, rb.Namespace) {

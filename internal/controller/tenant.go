@@ -113,8 +113,8 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	st.Namespace = t.Spec.Namespace
 	st.MemberCount = len(t.Spec.Members)
 	if r.Findings != nil {
-		if a, ok := r.Findings.Status(tn.Name); ok {
-			st.Audit = a
+		if a, ok := r.Findings.Status(tn.Name); ok && !sameFindings(st.Audit, a) {
+			st.Audit = a // a new run with the same findings is no reason to write
 		}
 	}
 	if problem != "" {
@@ -202,7 +202,7 @@ func (r *TenantReconciler) resolve(ctx context.Context, tn *v1alpha1.Tenant) (v1
 // namespaceClaimedBy returns the older Tenant object that wants ns.
 func (r *TenantReconciler) namespaceClaimedBy(ctx context.Context, name, ns string) string {
 	var list v1alpha1.TenantList
-	if err := r.Client.List(ctx, &list, client.MatchingFields{namespaceIndex: ns}); err != nil {
+	if err := r.Client.List(ctx, &list, client.MatchingFields{namespaceIndex: ns}, client.UnsafeDisableDeepCopy); err != nil {
 		return ""
 	}
 	sort.Slice(list.Items, func(i, j int) bool {
@@ -417,4 +417,14 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// sameFindings compares two audit summaries but for when they were made.
+func sameFindings(a, b *v1alpha1.AuditStatus) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	x, y := *a, *b
+	x.Time, y.Time = metav1.Time{}, metav1.Time{}
+	return equality.Semantic.DeepEqual(x, y)
 }
