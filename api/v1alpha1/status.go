@@ -77,7 +77,8 @@ type VerificationFailure struct {
 // AuditStatus counts the findings of the last continuous audit that
 // involve the tenant, by severity, and shows the worst of them.
 type AuditStatus struct {
-	// Time is when the audit ran.
+	// Time is when the audit first found these findings (a later run with
+	// the same findings does not rewrite status).
 	Time     metav1.Time `json:"time"`
 	Critical int         `json:"critical"`
 	High     int         `json:"high"`
