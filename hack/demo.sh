@@ -28,6 +28,34 @@ run bin/bulkhead who-can delete resourcequotas -n bob
 expect_fail bin/bulkhead audit -f internal/audit/testdata/procedure
 run bin/bulkhead audit --tenants bob,alice -o html > .local/audit.html
 echo "HTML report: .local/audit.html" >&2
+
+# Controller mode: the CRDs, the controller as a process beside the cluster
+# (the local control plane has no kubelet to run its Deployment), one Tenant
+# object reconciled, a deleted RoleBinding put back.
+run kubectl apply --server-side -f config/crd/bases/
+run kubectl wait --for=condition=Established crd/tenants.bulkhead.dev
+bin/bulkhead controller --metrics-bind-address=0 --health-probe-bind-address=0 2> .local/controller.log &
+controller=$!
+trap 'kill $controller 2>/dev/null' EXIT
+step "kubectl apply -f - (Tenant carol)"
+kubectl apply -f - <<'YAML'
+apiVersion: bulkhead.dev/v1alpha1
+kind: Tenant
+metadata:
+  name: carol
+spec:
+  members:
+  - {name: carol-user, role: edit}
+YAML
+run kubectl wait --for=condition=Ready tenant/carol --timeout=60s
+run kubectl wait --for=condition=Verified tenant/carol --timeout=60s
+run kubectl get tenants carol
+run kubectl -n carol delete rolebinding bulkhead-edit-sa-carol-user
+run kubectl -n carol wait --for=create rolebinding/bulkhead-edit-sa-carol-user --timeout=30s
+run kubectl get events --field-selector involvedObject.name=carol,reason=DriftRepaired
+run kubectl delete tenant carol
+run kubectl get namespace carol --show-labels
+kill $controller
 cat >&2 <<MSG
 
 The local control plane keeps running. Try it yourself:
