@@ -145,3 +145,9 @@ const Finalizer = "bulkhead.dev/offboard"
 // are (only the controller's tenant set label is removed), so `bulkhead
 // apply` can take it.
 const ReleaseAnnotation = "bulkhead.dev/release"
+
+// AdoptAnnotation="true" on a Tenant object lets the controller take over
+// existing objects in its way that bulkhead does not manage (a namespace
+// made by hand), as `bulkhead apply --adopt` does. Objects of another
+// bulkhead tenant or tenant set are never taken.
+const AdoptAnnotation = "bulkhead.dev/adopt"

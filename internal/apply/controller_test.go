@@ -8,6 +8,7 @@ import (
 
 	"reflect"
 
+	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -136,5 +137,26 @@ func TestRemovedLabelIsPutBack(t *testing.T) {
 	check(t, err)
 	if live.Labels[v1alpha1.TenantLabel] != "unlabelled" {
 		t.Errorf("tenant label not put back: %v", live.Labels)
+	}
+}
+
+// The controller adopts a namespace made by hand when the Tenant says so:
+// an unmanaged namespace belongs to no tenant set, so it is no CLI tenant.
+func TestControllerAdoptsUnmanagedNamespace(t *testing.T) {
+	c := needCluster(t)
+	_, err := c.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "by-hand"}}, metav1.CreateOptions{})
+	check(t, err)
+	tn := tenant("by-hand")
+	cs := New(c, Options{}).Reconcile(t.Context(), tn, controllerScope)
+	if conflicts := Conflicts(cs.Err); len(conflicts) != 1 || conflicts[0].Reason != NotManaged {
+		t.Fatalf("without adopt: conflicts %v, want one NotManaged", conflicts)
+	}
+	if cs := New(c, Options{Adopt: true}).Reconcile(t.Context(), tn, controllerScope); cs.Err != nil {
+		t.Fatalf("with adopt: %v", cs.Err)
+	}
+	ns, err := c.CoreV1().Namespaces().Get(t.Context(), "by-hand", metav1.GetOptions{})
+	check(t, err)
+	if ns.Labels[v1alpha1.TenantSetLabel] != v1alpha1.ControllerTenantSet || ns.Labels[v1alpha1.TenantLabel] != "by-hand" {
+		t.Errorf("adopted namespace labels %v", ns.Labels)
 	}
 }

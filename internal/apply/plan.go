@@ -288,7 +288,8 @@ func (p *planner) compare(k kind, c *Change, obj metav1.Object) error {
 		switch live := labels[v1alpha1.TenantSetLabel]; {
 		case live == v1alpha1.ControllerTenantSet && p.scope.TenantSet != live:
 			return conflict(Controlled, live)
-		case p.scope.TenantSet == v1alpha1.ControllerTenantSet && live != p.scope.TenantSet:
+		case p.scope.TenantSet == v1alpha1.ControllerTenantSet && live != p.scope.TenantSet &&
+			labels[v1alpha1.ManagedByLabel] == v1alpha1.ManagedByValue: // not an adopted namespace
 			// The controller leaves the CLI's tenants alone, those of no
 			// set included.
 			return conflict(OtherTenantSet, live)

@@ -160,6 +160,7 @@ func New(cfg *rest.Config, opts Options) (manager.Manager, error) {
 		Client:    mgr.GetClient(),
 		Clientset: clientset,
 		Live:      apply.New(clientset, apply.Options{}),
+		Adopting:  apply.New(clientset, apply.Options{Adopt: true}),
 		Cached:    apply.New(clientset, apply.Options{Lister: cacheLister(mgr.GetCache()), DryRun: true}),
 		Recorder:  mgr.GetEventRecorderFor(EventSource),
 		Verify: func(ctx context.Context, t v1alpha1.Tenant, others []string) (*verify.Report, error) {

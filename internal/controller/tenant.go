@@ -58,11 +58,13 @@ func (r *TenantReconciler) verifyDelay(changed bool) time.Duration {
 type TenantReconciler struct {
 	Client    client.Client // the manager's: reads from the cache
 	Clientset kubernetes.Interface
-	// Live writes and reads the API server; Cached plans against the cache.
-	Live, Cached *apply.Reconciler
-	Recorder     record.EventRecorder
-	Verify       Verifier
-	Findings     Findings // nil: no continuous audit
+	// Live writes and reads the API server; Cached plans against the cache;
+	// Adopting is Live taking over existing objects bulkhead does not
+	// manage, for Tenants annotated bulkhead.dev/adopt=true.
+	Live, Cached, Adopting *apply.Reconciler
+	Recorder               record.EventRecorder
+	Verify                 Verifier
+	Findings               Findings // nil: no continuous audit
 	// VerifyInterval is how often a tenant is verified when nothing changed.
 	VerifyInterval time.Duration
 	// VerifyOthers bounds how many other tenants' namespaces are probed.
@@ -230,6 +232,9 @@ func (r *TenantReconciler) reconcileTenant(ctx context.Context, t v1alpha1.Tenan
 		p.Sets[0].Err == nil && !p.Sets[0].Pending() {
 		return p.Sets[0]
 	}
+	if t.Annotations[v1alpha1.AdoptAnnotation] == "true" && r.Adopting != nil {
+		return r.Adopting.Reconcile(ctx, t, scope)
+	}
 	return r.Live.Reconcile(ctx, t, scope)
 }
 
@@ -379,7 +384,8 @@ func conflictHint(c *apply.ConflictError) string {
 	case apply.OtherTenant:
 		return fmt.Sprintf("give tenant %q another namespace or remove tenant %q first", c.Tenant, c.Owner)
 	}
-	return "rename the tenant or member, or delete the object so the controller can create its own"
+	return fmt.Sprintf("rename the tenant or member, delete the object so the controller can create its own, or take it over: kubectl annotate tenant %s %s=true",
+		c.Tenant, v1alpha1.AdoptAnnotation)
 }
 
 func managedObjects(cs apply.ChangeSet) []v1alpha1.ManagedObject {
