@@ -44,6 +44,10 @@ type MatrixRow struct {
 	// carry its own name as namespace.
 	Self    bool
 	Allowed map[string]bool
+	// Named are the verbs allowed only on some objects, by resourceNames:
+	// verb -> the names (bind limited to the ClusterRole admin is as
+	// strong as admin itself).
+	Named map[string][]string
 }
 
 // Other lists the allowed verbs beyond MatrixVerbs, sorted.
@@ -74,7 +78,16 @@ type NonResourceRow struct {
 // every namespace.
 func (e *Engine) Matrix(user UserInfo, ns string) Matrix {
 	m := Matrix{Namespace: ns}
-	custom := e.customVerbs()
+	rules := e.Rules(user, ns) // what can name a verb, resource or URL the lists lack
+	custom := e.customVerbs(rules)
+	var names []string // every resourceName the rules give: asked one by one
+	for _, r := range rules {
+		for _, n := range r.ResourceNames {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
 	ask := func(r APIResource, fromRules bool) {
 		row := MatrixRow{Resource: r, FromRules: fromRules, Allowed: map[string]bool{}}
 		verbs := slices.Clone(r.Verbs)
@@ -89,9 +102,24 @@ func (e *Engine) Matrix(user UserInfo, ns string) Matrix {
 			if !r.Namespaced && v != "bind" && v != "escalate" {
 				continue
 			}
-			ok := e.Allowed(user, Attributes{Verb: v, Group: r.Group, Resource: r.Resource, Subresource: r.Subresource, Namespace: ns})
+			a := Attributes{Verb: v, Group: r.Group, Resource: r.Resource, Subresource: r.Subresource, Namespace: ns}
+			ok := e.Allowed(user, a)
 			row.Allowed[v] = ok
 			any = any || ok
+			if ok {
+				continue
+			}
+			for _, name := range names {
+				if a.Name = name; e.Allowed(user, a) {
+					if row.Named == nil {
+						row.Named = map[string][]string{}
+					}
+					if !slices.Contains(row.Named[v], name) {
+						row.Named[v] = append(row.Named[v], name)
+					}
+					any = true
+				}
+			}
 		}
 		if any {
 			m.Rows = append(m.Rows, row)
@@ -102,7 +130,7 @@ func (e *Engine) Matrix(user UserInfo, ns string) Matrix {
 			ask(r, false)
 		}
 	}
-	for _, r := range e.ruleOnlyResources() {
+	for _, r := range e.ruleOnlyResources(rules) {
 		ask(r, true)
 	}
 	// The Namespace object itself: requests for it carry its name as their
@@ -117,7 +145,7 @@ func (e *Engine) Matrix(user UserInfo, ns string) Matrix {
 	if selfAllowed {
 		m.Rows = append(m.Rows, self)
 	}
-	for _, url := range e.ruleURLs() {
+	for _, url := range ruleURLs(rules) {
 		row := NonResourceRow{URL: url}
 		for _, v := range nonResourceVerbs() {
 			if e.Allowed(user, Attributes{Verb: v, NonResourceURL: url}) {
@@ -138,7 +166,7 @@ type customVerb struct {
 
 // customVerbs are the verbs rules name that no known resource has, each
 // with the rule naming it (a custom verb is asked where its rule points).
-func (e *Engine) customVerbs() []customVerb {
+func (e *Engine) customVerbs(rules []rbacv1.PolicyRule) []customVerb {
 	known := map[string]bool{rbacv1.VerbAll: true}
 	for _, r := range e.resources {
 		for _, v := range r.Verbs {
@@ -146,17 +174,20 @@ func (e *Engine) customVerbs() []customVerb {
 		}
 	}
 	var out []customVerb
-	for i := range e.ruleSets {
-		rs := &e.ruleSets[i]
-		for j, r := range rs.rules {
-			if len(r.NonResourceURLs) > 0 && len(r.Resources) == 0 {
+	for _, r := range rules {
+		if len(r.Resources) == 0 {
+			continue
+		}
+		var c *compiledRule
+		for _, v := range r.Verbs {
+			if known[v] {
 				continue
 			}
-			for _, v := range r.Verbs {
-				if !known[v] {
-					out = append(out, customVerb{verb: v, rule: &rs.compiled[j]})
-				}
+			if c == nil {
+				compiled := compileRule(r)
+				c = &compiled
 			}
+			out = append(out, customVerb{verb: v, rule: c})
 		}
 	}
 	return out
@@ -165,7 +196,7 @@ func (e *Engine) customVerbs() []customVerb {
 // ruleOnlyResources are the resources rules name by exact group and name
 // that the resource list does not have, assumed namespaced, with the
 // verbs the rules give them ("*" meaning the standard verbs).
-func (e *Engine) ruleOnlyResources() []APIResource {
+func (e *Engine) ruleOnlyResources(rules []rbacv1.PolicyRule) []APIResource {
 	type key struct{ group, name string }
 	known := map[key]bool{}
 	for _, r := range e.resources {
@@ -173,33 +204,31 @@ func (e *Engine) ruleOnlyResources() []APIResource {
 	}
 	at := map[key]int{}
 	var out []APIResource
-	for i := range e.ruleSets {
-		for _, r := range e.ruleSets[i].rules {
-			verbs := r.Verbs
-			if slices.Contains(verbs, rbacv1.VerbAll) {
-				verbs = MatrixVerbs()
-			}
-			for _, g := range r.APIGroups {
-				for _, res := range r.Resources {
-					if g == rbacv1.APIGroupAll || strings.Contains(res, rbacv1.ResourceAll) {
-						continue
-					}
-					k := key{g, res}
-					if known[k] {
-						continue
-					}
-					j, seen := at[k]
-					if !seen {
-						j = len(out)
-						at[k] = j
-						ar := APIResource{Group: g, Namespaced: true}
-						ar.Resource, ar.Subresource, _ = strings.Cut(res, "/")
-						out = append(out, ar)
-					}
-					for _, v := range verbs {
-						if v != rbacv1.VerbAll && !slices.Contains(out[j].Verbs, v) {
-							out[j].Verbs = append(out[j].Verbs, v)
-						}
+	for _, r := range rules {
+		verbs := r.Verbs
+		if slices.Contains(verbs, rbacv1.VerbAll) {
+			verbs = MatrixVerbs()
+		}
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				if g == rbacv1.APIGroupAll || strings.Contains(res, rbacv1.ResourceAll) {
+					continue
+				}
+				k := key{g, res}
+				if known[k] {
+					continue
+				}
+				j, seen := at[k]
+				if !seen {
+					j = len(out)
+					at[k] = j
+					ar := APIResource{Group: g, Namespaced: true}
+					ar.Resource, ar.Subresource, _ = strings.Cut(res, "/")
+					out = append(out, ar)
+				}
+				for _, v := range verbs {
+					if v != rbacv1.VerbAll && !slices.Contains(out[j].Verbs, v) {
+						out[j].Verbs = append(out[j].Verbs, v)
 					}
 				}
 			}
@@ -215,14 +244,12 @@ func (e *Engine) ruleOnlyResources() []APIResource {
 }
 
 // ruleURLs are the non-resource URLs and URL patterns the rules name, sorted.
-func (e *Engine) ruleURLs() []string {
+func ruleURLs(rules []rbacv1.PolicyRule) []string {
 	var out []string
-	for i := range e.ruleSets {
-		for _, r := range e.ruleSets[i].rules {
-			for _, u := range r.NonResourceURLs {
-				if !slices.Contains(out, u) {
-					out = append(out, u)
-				}
+	for _, r := range rules {
+		for _, u := range r.NonResourceURLs {
+			if !slices.Contains(out, u) {
+				out = append(out, u)
 			}
 		}
 	}

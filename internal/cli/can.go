@@ -120,6 +120,8 @@ func writeWhere(s Streams, output string, subject access.Subject, user access.Us
 type matrixRow struct {
 	Resource string          `json:"resource"`
 	Verbs    map[string]bool `json:"verbs"`
+	// Named are verbs allowed only on the objects listed (resourceNames).
+	Named map[string][]string `json:"named,omitempty"`
 	// Assumed says the resource is not in the resource list (no
 	// CustomResourceDefinition for it): rules name it, and it is taken to
 	// be namespaced.
@@ -135,7 +137,7 @@ func writeMatrix(s Streams, output string, user access.UserInfo, ns string, e *a
 	m := e.Matrix(user, ns)
 	rows := []matrixRow{}
 	for _, r := range m.Rows {
-		row := matrixRow{Resource: r.Resource.Name(), Verbs: r.Allowed, Assumed: r.FromRules}
+		row := matrixRow{Resource: r.Resource.Name(), Verbs: r.Allowed, Named: r.Named, Assumed: r.FromRules}
 		switch {
 		case r.Self:
 			row.Resource = "namespaces/" + ns + " (the namespace itself)"
@@ -178,6 +180,8 @@ func writeMatrix(s Streams, output string, user access.UserInfo, ns string, e *a
 			for _, v := range access.MatrixVerbs() {
 				ok, has := r.Verbs[v]
 				switch {
+				case len(r.Named[v]) > 0:
+					cells = append(cells, "named")
 				case !has:
 					cells = append(cells, "")
 				case ok:
@@ -186,7 +190,7 @@ func writeMatrix(s Streams, output string, user access.UserInfo, ns string, e *a
 					cells = append(cells, "no")
 				}
 			}
-			cells = append(cells, strings.Join(m.Rows[i].Other(), ","))
+			cells = append(cells, otherVerbs(m.Rows[i]))
 			fmt.Fprintln(tw, strings.Join(cells, "\t"))
 		}
 	}
@@ -200,6 +204,18 @@ func writeMatrix(s Streams, output string, user access.UserInfo, ns string, e *a
 		}
 	}
 	return tw.Flush()
+}
+
+// otherVerbs is the OTHER cell: verbs beyond the standard ones, then every
+// verb allowed only by name, as verb(name,...).
+func otherVerbs(r access.MatrixRow) string {
+	cells := r.Other()
+	var named []string
+	for v, names := range r.Named {
+		named = append(named, v+"("+strings.Join(names, ",")+")")
+	}
+	sort.Strings(named)
+	return strings.Join(append(cells, named...), ",")
 }
 
 func encodeJSON(s Streams, v any) error {
