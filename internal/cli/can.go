@@ -148,7 +148,7 @@ func writeMatrix(s Streams, output string, user access.UserInfo, ns string, e *a
 			}
 		}
 		if !r.Resource.Namespaced && !r.Self {
-			row.Resource += " (bind/escalate from RoleBindings here)"
+			row.Resource += " (bind/escalate checks in this namespace)"
 		}
 		if r.FromRules {
 			row.Resource += " (named in rules; assumed namespaced)"

@@ -135,7 +135,7 @@ subjects:
 func TestCanMatrixExtras(t *testing.T) {
 	out, errOut, code := run(t, whoCanWorld(t), "can", "system:serviceaccount:team-a:deployer", "-n", "team-a", "-f", "-")
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`(?m)^clusterroles\.rbac\.authorization\.k8s\.io \(bind/escalate from RoleBindings here\)\s+bind\(admin\)$`),
+		regexp.MustCompile(`(?m)^clusterroles\.rbac\.authorization\.k8s\.io \(bind/escalate checks in this namespace\)\s+bind\(admin\)$`),
 		regexp.MustCompile(`(?m)^gizmos\.example\.com\s+yes\s.*frobnicate$`),
 		regexp.MustCompile(`(?m)^sprockets\.example\.com \(named in rules; assumed namespaced\)\s+yes\s.*frobnicate$`),
 	} {
