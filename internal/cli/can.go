@@ -221,5 +221,6 @@ func otherVerbs(r access.MatrixRow) string {
 func encodeJSON(s Streams, v any) error {
 	enc := json.NewEncoder(s.Out)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // "->" in bindings stays readable
 	return enc.Encode(v)
 }
