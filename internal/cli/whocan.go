@@ -270,7 +270,7 @@ func writeHolders(s Streams, output, request string, holders []access.Holder, hi
 		}
 		enc := json.NewEncoder(s.Out)
 		enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false) // "->" in bindings stays readable
+		enc.SetEscapeHTML(false) // "->" in bindings stays readable
 		return enc.Encode(out)
 	}
 	if hidden > 0 {
