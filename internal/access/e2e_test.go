@@ -58,6 +58,7 @@ func TestAgainstAPIServer(t *testing.T) {
 	world := newRandomWorld(20240611, 6)
 	rejected := createWorld(ctx, t, cs, world)
 	t.Logf("created the world; the API server rejected %d invalid objects", rejected)
+	createScopeWorld(ctx, t, cs, world.namespaces)
 
 	t.Run("aggregation", func(t *testing.T) { checkAggregation(ctx, t, cs, world) })
 	if t.Failed() {
@@ -74,6 +75,7 @@ func TestAgainstAPIServer(t *testing.T) {
 	t.Run("allowed", func(t *testing.T) { checkAllowed(ctx, t, sar, eng, snap, world) })
 	t.Run("whocan", func(t *testing.T) { checkWhoCan(ctx, t, sar, eng, snap, world) })
 	t.Run("rules", func(t *testing.T) { checkRules(ctx, t, cfg, eng, world) })
+	t.Run("scope", func(t *testing.T) { checkScope(ctx, t, sar, eng, snap) })
 }
 
 // createWorld creates w's objects in dependency order and returns how many

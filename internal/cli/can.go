@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -20,9 +19,6 @@ type canOptions struct {
 	output    string
 }
 
-// matrixVerbs are the columns of can's matrix, as rakkess shows them.
-var matrixVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
-
 func newCanCmd(s Streams, f *factory) *cobra.Command {
 	o := &canOptions{}
 	cmd := &cobra.Command{
@@ -35,7 +31,11 @@ other groups of a user come from its authenticator and are not known here.
 
 Without -n: the namespaces where the subject holds rights, and through which
 bindings. With -n: the resources × verbs matrix in that namespace (rows where
-something is allowed), cluster-wide grants included.`,
+something is allowed), cluster-wide grants included: the standard verbs, then
+under OTHER bind, escalate, impersonate, approve, sign and custom verbs rules
+name; the built-in resources, the cluster's (or the input's) custom resources
+and resources rules name without a definition (assumed namespaced); then the
+non-resource URLs rules name. Subjects print as they are typed here.`,
 		Example: `  # Where does bob's ServiceAccount hold rights?
   bulkhead can system:serviceaccount:bob:bob
 
@@ -50,8 +50,12 @@ something is allowed), cluster-wide grants included.`,
 			if err != nil {
 				return invalid("%v", err)
 			}
-			o.quiet = true
-			snap, _, err := o.load(cmd.Context(), s, f)
+			if cmd.Flags().Changed("namespace") {
+				if err := validNamespace(o.namespace); err != nil {
+					return err
+				}
+			}
+			snap, err := loadAccessSnapshot(cmd.Context(), s, f, &o.snapshotOptions)
 			if err != nil {
 				return err
 			}
@@ -93,7 +97,7 @@ func writeWhere(s Streams, output string, subject access.Subject, user access.Us
 			if ns == "" {
 				ns = "*"
 			}
-			rows = append(rows, where{Namespace: ns, Via: g.Binding.String(), Subject: n.String()})
+			rows = append(rows, where{Namespace: ns, Via: g.Binding.String(), Subject: access.SubjectArg(n)})
 		}
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Namespace < rows[j].Namespace })
@@ -103,7 +107,7 @@ func writeWhere(s Streams, output string, subject access.Subject, user access.Us
 			Kind       string  `json:"kind"`
 			Subject    string  `json:"subject"`
 			Grants     []where `json:"grants"`
-		}{audit.APIVersion, "CanWhere", subject.String(), append([]where{}, rows...)})
+		}{audit.APIVersion, "CanWhere", access.SubjectArg(subject), append([]where{}, rows...)})
 	}
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAMESPACE\tAS\tVIA")
@@ -116,80 +120,107 @@ func writeWhere(s Streams, output string, subject access.Subject, user access.Us
 type matrixRow struct {
 	Resource string          `json:"resource"`
 	Verbs    map[string]bool `json:"verbs"`
+	// Named are verbs allowed only on the objects listed (resourceNames).
+	Named map[string][]string `json:"named,omitempty"`
+	// Assumed says the resource is not in the resource list (no
+	// CustomResourceDefinition for it): rules name it, and it is taken to
+	// be namespaced.
+	Assumed bool `json:"assumedNamespaced,omitempty"`
+}
+
+type nonResourceRow struct {
+	URL   string   `json:"url"`
+	Verbs []string `json:"verbs"`
 }
 
 func writeMatrix(s Streams, output string, user access.UserInfo, ns string, e *access.Engine) error {
-	var rows []matrixRow
-	for _, r := range e.Resources() {
-		if r.Virtual || !r.Namespaced {
-			continue
-		}
-		row := matrixRow{Resource: r.Name(), Verbs: map[string]bool{}}
-		if r.Group != "" {
-			row.Resource = r.Resource + "." + r.Group
-			if r.Subresource != "" {
-				row.Resource += "/" + r.Subresource
+	m := e.Matrix(user, ns)
+	rows := []matrixRow{}
+	for _, r := range m.Rows {
+		row := matrixRow{Resource: r.Resource.Name(), Verbs: r.Allowed, Named: r.Named, Assumed: r.FromRules}
+		switch {
+		case r.Self:
+			row.Resource = "namespaces/" + ns + " (the namespace itself)"
+		case r.Resource.Group != "":
+			row.Resource = r.Resource.Resource + "." + r.Resource.Group
+			if r.Resource.Subresource != "" {
+				row.Resource += "/" + r.Resource.Subresource
 			}
 		}
-		any := false
-		for _, v := range matrixVerbs {
-			if !slices.Contains(r.Verbs, v) {
-				continue
-			}
-			ok := e.Allowed(user, access.Attributes{Verb: v, Group: r.Group, Resource: r.Resource, Subresource: r.Subresource, Namespace: ns})
-			row.Verbs[v] = ok
-			any = any || ok
+		if !r.Resource.Namespaced && !r.Self {
+			row.Resource += " (bind/escalate checks in this namespace)"
 		}
-		if any {
-			rows = append(rows, row)
+		if r.FromRules {
+			row.Resource += " (named in rules; assumed namespaced)"
 		}
+		rows = append(rows, row)
 	}
-	// The Namespace object itself: requests for it carry its name as their
-	// namespace, so a Role in it can grant them (and strip pod security).
-	self := matrixRow{Resource: "namespaces/" + ns + " (the namespace itself)", Verbs: map[string]bool{}}
-	selfAllowed := false
-	for _, v := range []string{"get", "update", "patch", "delete"} {
-		ok := e.Allowed(user, access.Attributes{Verb: v, Resource: "namespaces", Name: ns, Namespace: ns})
-		self.Verbs[v] = ok
-		selfAllowed = selfAllowed || ok
-	}
-	if selfAllowed {
-		rows = append(rows, self)
+	urls := []nonResourceRow{}
+	for _, u := range m.NonResource {
+		urls = append(urls, nonResourceRow{URL: u.URL, Verbs: u.Allowed})
 	}
 	if output == "json" {
 		return encodeJSON(s, struct {
-			APIVersion string      `json:"apiVersion"`
-			Kind       string      `json:"kind"`
-			Namespace  string      `json:"namespace"`
-			Resources  []matrixRow `json:"resources"`
-		}{audit.APIVersion, "CanMatrix", ns, append([]matrixRow{}, rows...)})
+			APIVersion  string           `json:"apiVersion"`
+			Kind        string           `json:"kind"`
+			Namespace   string           `json:"namespace"`
+			Resources   []matrixRow      `json:"resources"`
+			NonResource []nonResourceRow `json:"nonResourceURLs"`
+		}{audit.APIVersion, "CanMatrix", ns, rows, urls})
 	}
-	if len(rows) == 0 {
+	if len(rows) == 0 && len(urls) == 0 {
 		fmt.Fprintf(s.ErrOut, "nothing is allowed in namespace %s\n", ns)
 		return nil
 	}
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RESOURCE\t"+strings.ToUpper(strings.Join([]string{"get", "list", "watch", "create", "update", "patch", "delete", "delcol"}, "\t")))
-	for _, r := range rows {
-		cells := []string{r.Resource}
-		for _, v := range matrixVerbs {
-			ok, has := r.Verbs[v]
-			switch {
-			case !has:
-				cells = append(cells, "")
-			case ok:
-				cells = append(cells, "yes")
-			default:
-				cells = append(cells, "no")
+	if len(rows) > 0 {
+		fmt.Fprintln(tw, "RESOURCE\tGET\tLIST\tWATCH\tCREATE\tUPDATE\tPATCH\tDELETE\tDELCOL\tOTHER")
+		for i, r := range rows {
+			cells := []string{r.Resource}
+			for _, v := range access.MatrixVerbs() {
+				ok, has := r.Verbs[v]
+				switch {
+				case len(r.Named[v]) > 0:
+					cells = append(cells, "named")
+				case !has:
+					cells = append(cells, "")
+				case ok:
+					cells = append(cells, "yes")
+				default:
+					cells = append(cells, "no")
+				}
 			}
+			cells = append(cells, otherVerbs(m.Rows[i]))
+			fmt.Fprintln(tw, strings.Join(cells, "\t"))
 		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	if len(urls) > 0 {
+		if len(rows) > 0 {
+			fmt.Fprintln(tw)
+		}
+		fmt.Fprintln(tw, "NON-RESOURCE URL\tVERBS")
+		for _, u := range urls {
+			fmt.Fprintf(tw, "%s\t%s\n", u.URL, strings.Join(u.Verbs, ","))
+		}
 	}
 	return tw.Flush()
+}
+
+// otherVerbs is the OTHER cell: verbs beyond the standard ones, then every
+// verb allowed only by name, as verb(name,...).
+func otherVerbs(r access.MatrixRow) string {
+	cells := r.Other()
+	var named []string
+	for v, names := range r.Named {
+		named = append(named, v+"("+strings.Join(names, ",")+")")
+	}
+	sort.Strings(named)
+	return strings.Join(append(cells, named...), ",")
 }
 
 func encodeJSON(s Streams, v any) error {
 	enc := json.NewEncoder(s.Out)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // "->" in bindings stays readable
 	return enc.Encode(v)
 }

@@ -104,7 +104,7 @@ func TestAuditFromManifests(t *testing.T) {
 		t.Errorf("audit -o json: exit %d\n%s", code, out)
 	}
 	out, _, code = run(t, "", "who-can", "delete", "resourcequotas", "-n", "bob", "-f", dir)
-	if code != ExitOK || !regexp.MustCompile(`ServiceAccount\s+bob\s+bob-user\s+RoleBinding bob/bob-user-full-access`).MatchString(out) {
+	if code != ExitOK || !regexp.MustCompile(`system:serviceaccount:bob:bob-user\s+RoleBinding bob/bob-user-full-access`).MatchString(out) {
 		t.Errorf("who-can: exit %d\n%s", code, out)
 	}
 	out, _, code = run(t, "", "can", "system:serviceaccount:alice:alice-user", "-n", "alice", "-f", dir)
