@@ -154,6 +154,8 @@ func (p *suppressionParser) err() error {
 	if len(p.errs) == 0 {
 		return nil
 	}
+	// In line order, as a compiler lists them.
+	slices.SortStableFunc(p.errs, func(a, b spec.Error) int { return cmp.Compare(a.Line, b.Line) })
 	return &SuppressionErrors{Errs: p.errs}
 }
 

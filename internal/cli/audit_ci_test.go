@@ -218,3 +218,33 @@ func TestAuditSARIFExitCodes(t *testing.T) {
 		t.Errorf("-o sarif --fail-on critical: exit %d, want 0", code)
 	}
 }
+
+// TestAuditCIDocExample runs the example of docs/audit-ci.md: its ignore
+// file and its before/after manifests give the output the page shows.
+func TestAuditCIDocExample(t *testing.T) {
+	const td = "../audit/testdata"
+	base := filepath.Join(t.TempDir(), "audit-baseline.json")
+	out, _, _ := run(t, "", "audit", "-f", td+"/procedure", "-f", td+"/sarif/before", "-o", "json")
+	writeFile(t, base, out)
+	out, errOut, code := run(t, "", "audit", "-f", td+"/procedure", "-f", td+"/sarif/after", "--baseline", base, "--ignore-file", td+"/sarif/ignore.yaml")
+	if code != ExitOK {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+	doc, err := os.ReadFile("../../docs/audit-ci.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"2 new, 13 unchanged (not shown), 1 resolved.\n",
+		"Resolved since baseline:\n  MEDIUM   legacy-token  tenant bob  Secret bob/deploy-token\n",
+		"MEDIUM   expired-suppression\n  object: Suppression no-quota Namespace alice (../audit/testdata/sarif/ignore.yaml:9)",
+		"Suppressed by the ignore file: 1\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+		if !strings.Contains(string(doc), strings.ReplaceAll(want, "../audit/testdata", "internal/audit/testdata")) {
+			t.Errorf("docs/audit-ci.md lacks %q", want)
+		}
+	}
+}
