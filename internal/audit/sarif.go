@@ -263,7 +263,7 @@ func sarifResultOf(f Finding, ruleIndex int) sarifResult {
 	for _, o := range f.Objects {
 		plain, file, line := splitLocation(o)
 		loc := sarifLocation{LogicalLocations: []sarifLogicalLocation{logical(plain)}}
-		if file != "" && file != spec.StdinName {
+		if isFile(file) {
 			loc.PhysicalLocation = physical(file, line)
 			if primary < 0 {
 				primary = len(locs)
@@ -295,7 +295,14 @@ func manifestLine(at string) (string, int, bool) {
 		return "", 0, false
 	}
 	line, err := strconv.Atoi(at[i+1:])
-	return at[:i], line, err == nil && line > 0 && at[:i] != spec.StdinName
+	return at[:i], line, err == nil && line > 0 && isFile(at[:i])
+}
+
+// isFile reports whether a manifest origin names a file code scanning can
+// open: not stdin, and not the objects ReadFiles renders from Tenant specs
+// ("rendered from alice, bob"), which exist in no file.
+func isFile(name string) bool {
+	return name != "" && name != spec.StdinName && !strings.HasPrefix(name, renderedFrom)
 }
 
 // physical is a file and line as SARIF wants them: a URI reference, relative

@@ -310,3 +310,27 @@ func TestSARIFSchemaRejectsWhatIsInvalid(t *testing.T) {
 		}
 	}
 }
+
+// TestSARIFRenderedObjectsHaveNoFile: objects bulkhead renders from a
+// Tenant spec exist in no file, so they get no physical location (code
+// scanning would point at a file that does not exist).
+func TestSARIFRenderedObjectsHaveNoFile(t *testing.T) {
+	r := rtAudit(t, "tenant-spec", TenantOptions{})
+	log := sarifOf(t, sarifSchema(t), r)
+	rendered := 0
+	for i, res := range path(log, "runs", 0, "results").([]any) {
+		for _, o := range r.Findings[i].Objects {
+			if strings.Contains(o, "("+renderedFrom) {
+				rendered++
+			}
+		}
+		for _, l := range append([]any{path(res, "locations", 0)}, func() []any { v, _ := path(res, "relatedLocations").([]any); return v }()...) {
+			if uri, _ := path(l, "physicalLocation", "artifactLocation", "uri").(string); strings.Contains(uri, "rendered") {
+				t.Errorf("%v points at %q", path(res, "ruleId"), uri)
+			}
+		}
+	}
+	if rendered == 0 {
+		t.Fatal("the tenant-spec fixture has no finding on a rendered object; the test checks nothing")
+	}
+}
