@@ -383,13 +383,16 @@ func (p *parser) tenants(files []spec.File) {
 		p.fail("", 0, "", "rendering the tenant specs: %v", err)
 		return
 	}
-	name := "rendered from " + Abbreviate(tenantNames(in.Tenants), 3)
+	name := renderedFrom + Abbreviate(tenantNames(in.Tenants), 3)
 	before := len(p.errs)
 	p.file(spec.File{Name: name, Data: data})
 	if len(p.errs) > before {
 		p.fail("", 0, "", "bulkhead rendered objects it cannot read back; this is a bug, please report it")
 	}
 }
+
+// renderedFrom starts the origin of the objects rendered from Tenant specs.
+const renderedFrom = "rendered from "
 
 func tenantNames(ts []spec.Tenant) []string {
 	out := make([]string, len(ts))

@@ -88,6 +88,12 @@ type Report struct {
 	// without namespace, a bad aggregation selector), as the API server
 	// would silently ignore them.
 	Warnings []string `json:"warnings,omitempty"`
+	// Baseline, with --baseline, is the comparison with an earlier report:
+	// Findings then holds only the findings that are new since it.
+	Baseline *BaselineComparison `json:"baseline,omitempty"`
+	// Suppressed, with --ignore-file, are the findings an unexpired entry
+	// hides; they are not in Findings.
+	Suppressed []SuppressedFinding `json:"suppressed,omitempty"`
 }
 
 // Summary counts findings by severity and sizes the snapshot.

@@ -28,6 +28,7 @@ func WriteTable(w io.Writer, r *Report) error {
 	if len(r.Findings) == 0 {
 		b.WriteString("No findings.\n")
 	}
+	writeBaselineTable(&b, r)
 	s := r.Summary
 	fmt.Fprintf(&b, "%d findings: %d critical, %d high, %d medium, %d low; %d tenants, %d namespaces, %d subjects, %d bindings; %d cross-tenant cells\n",
 		len(r.Findings), s.Critical, s.High, s.Medium, s.Low, s.Tenants, s.Namespaces, s.Subjects, s.Bindings, s.CrossTenantCells)

@@ -5,10 +5,12 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bulkhead-dev/bulkhead/internal/audit"
+	"github.com/bulkhead-dev/bulkhead/internal/version"
 )
 
 type auditOptions struct {
@@ -17,9 +19,11 @@ type auditOptions struct {
 	failOn   string
 	live     int
 	liveSeed uint64
+	baseline string // an earlier -o json report
+	ignore   string // the suppressions file
 }
 
-var auditOutputs = []string{"table", "json", "html"}
+var auditOutputs = []string{"table", "json", "html", "sarif"}
 
 func newAuditCmd(s Streams, f *factory) *cobra.Command {
 	o := &auditOptions{}
@@ -32,7 +36,13 @@ escalation paths (creating pods, minting tokens, reading token Secrets,
 impersonating) to dangling role references and missing pod security. The API
 server's own bootstrap policy is the baseline, not a finding.
 
-Exits 1 when a finding at or above --fail-on exists.`,
+-o sarif writes SARIF 2.1.0 for GitHub code scanning and GitLab, with the file
+and line of each offending manifest object. --baseline REPORT.json reports (and
+fails on) only the findings an earlier -o json report did not have, and lists
+the resolved ones. --ignore-file FILE suppresses accepted findings until each
+entry's expiry date; an expired entry is itself a finding (docs/audit-ci.md).
+
+Exits 1 when a finding at or above --fail-on exists (with --baseline: a new one).`,
 		Example: `  # The current cluster, as a table
   bulkhead audit
 
@@ -40,7 +50,10 @@ Exits 1 when a finding at or above --fail-on exists.`,
   bulkhead audit -f rbac/ --fail-on critical
 
   # A self-contained HTML report, with 200 answers checked by the API server
-  bulkhead audit -o html --live 200 > audit.html`,
+  bulkhead audit -o html --live 200 > audit.html
+
+  # In CI: SARIF for code scanning, failing only on findings new since main's report
+  bulkhead audit -f manifests/ -o sarif --baseline main-audit.json --ignore-file .bulkhead-ignore.yaml > audit.sarif`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !slices.Contains(auditOutputs, o.output) {
@@ -65,11 +78,29 @@ Exits 1 when a finding at or above --fail-on exists.`,
 	cmd.Flags().StringVar(&o.failOn, "fail-on", "high", "exit 1 when a finding at or above this severity exists: low, medium, high or critical")
 	cmd.Flags().IntVar(&o.live, "live", 0, "also ask the cluster this many SubjectAccessReviews and compare them with the offline answers")
 	cmd.Flags().Uint64Var(&o.liveSeed, "live-seed", 1, "seed of the --live sample (another seed asks other questions)")
+	cmd.Flags().StringVar(&o.baseline, "baseline", "", "an earlier bulkhead audit -o json report: report and fail on only the findings it does not have, and list the resolved ones")
+	cmd.Flags().StringVar(&o.ignore, "ignore-file", "", "a YAML file of accepted findings (rule, object, reason, expires) to suppress until they expire")
 	return cmd
 }
 
 func (o *auditOptions) run(cmd *cobra.Command, s Streams, f *factory, failOn audit.Severity) error {
 	ctx := cmd.Context()
+	// Both files are read before the cluster: a typo in them is exit 2
+	// without waiting for an audit.
+	var suppressions []audit.Suppression
+	if o.ignore != "" {
+		var err error
+		if suppressions, err = audit.ReadSuppressions(o.ignore); err != nil {
+			return asInvalid(err)
+		}
+	}
+	var base *audit.Report
+	if o.baseline != "" {
+		var err error
+		if base, err = audit.ReadReport(o.baseline); err != nil {
+			return asInvalid(err)
+		}
+	}
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(audit.GCPercent))
 	}
@@ -93,7 +124,17 @@ func (o *auditOptions) run(cmd *cobra.Command, s Streams, f *factory, failOn aud
 			return err
 		}
 	}
+	if o.ignore != "" {
+		for _, u := range audit.Suppress(report, suppressions, time.Now()) {
+			fmt.Fprintf(s.ErrOut, "warning: %s: the entry for %s on %s matched no finding; remove it or correct its rule and object\n", u.At, u.Rule, u.Object)
+		}
+	}
+	if base != nil {
+		audit.CompareBaseline(report, base, o.baseline)
+	}
 	switch o.output {
+	case "sarif":
+		err = audit.WriteSARIF(s.Out, report, audit.SARIFOptions{ToolVersion: version.Read().Version})
 	case "json":
 		err = audit.WriteJSON(s.Out, report)
 	case "html":
@@ -109,10 +150,20 @@ func (o *auditOptions) run(cmd *cobra.Command, s Streams, f *factory, failOn aud
 		if n == 1 {
 			noun = "finding"
 		}
-		return &exitError{code: ExitFailed, err: fmt.Errorf("%d %s at %s severity or above (--fail-on %s)", n, noun, failOn, failOn)}
+		which := ""
+		if base != nil {
+			which = " new since the baseline"
+		}
+		return &exitError{code: ExitFailed, err: fmt.Errorf("%d %s%s at %s severity or above (--fail-on %s)", n, noun, which, failOn, failOn)}
 	}
 	if report.Live != nil && len(report.Live.Disagreements) > 0 {
 		return &exitError{code: ExitFailed, err: fmt.Errorf("%d live checks disagree with the offline analysis", len(report.Live.Disagreements))}
 	}
 	return nil
+}
+
+// asInvalid marks an error in a file the user gave (an ignore file, a
+// baseline) as invalid input: exit 2.
+func asInvalid(err error) error {
+	return &exitError{code: ExitInvalid, err: err}
 }

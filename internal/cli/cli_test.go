@@ -36,7 +36,7 @@ func TestInvalidInputExitsTwoBeforeContactingACluster(t *testing.T) {
 		{"ttl with legacy", "", []string{"kubeconfig", "bob", "--legacy-token", "--ttl", "1h"}, "never expire"},
 		{"verify output", "", []string{"verify", "-o", "yaml"}, "--output must be table or json"},
 		{"render without -f", "", []string{"render"}, "pass -f FILE"},
-		{"audit output", "", []string{"audit", "-o", "yaml"}, "--output must be table, json or html"},
+		{"audit output", "", []string{"audit", "-o", "yaml"}, "--output must be table, json, html or sarif"},
 		{"audit fail-on", "", []string{"audit", "--fail-on", "severe"}, "use low, medium, high or critical"},
 		{"audit live with files", "", []string{"audit", "--live", "10", "-f", "x"}, "cannot check manifests"},
 		{"audit tenants and selector", "", []string{"audit", "-f", "x", "--tenants", "a", "--tenant-selector", "t=1"}, "not both"},
