@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// whoCanWorld (testdata/whocan.yaml, the example of docs/whocan-can.md): a
+// whoCanWorld (testdata/whocan.yaml, the example of the README's who-can and can sections): a
 // RoleBinding in team-a lets its deployer bind the ClusterRole admin there
 // (bind limited by resourceNames), CRDs define a cluster-scoped and a
 // namespaced custom resource, and a rule names an undefined one.
