@@ -121,6 +121,7 @@ type auditor struct {
 	texts        map[int32][]string
 	ruleLists    [][]string // for the report, numbered by matrix
 	secretsByNS  map[string][]corev1.Secret
+	missingSAs   map[string][]string // namespace -> ServiceAccounts bindings name that do not exist
 	// declared is, per tenant, the members and roles its namespace's
 	// members annotation lists; nil without one.
 	declared []map[access.Subject]v1alpha1.RoleName
@@ -163,6 +164,7 @@ func newAuditor(snap *Snapshot, tenants []Tenant, base *baseline) *auditor {
 	}
 	a.findMembers()
 	a.eng = <-engine
+	a.missingSAs = missingServiceAccounts(snap, a.eng, a.saKnown)
 	for _, r := range a.eng.Resources() {
 		a.scopes[r.Group+"/"+r.Resource] = r.Namespaced
 	}
