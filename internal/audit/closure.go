@@ -39,6 +39,7 @@ func (a *auditor) closure(i, n int) {
 				cur := queue[0]
 				queue = queue[1:]
 				a.judgeReach(s, cur, parent)
+				a.judgePowers(s, cur, parent)
 				for _, e := range a.edgesOf(cur) {
 					if _, seen := parent[e.to]; seen {
 						continue

@@ -209,7 +209,7 @@ func (a *auditor) initCaches() {
 		snap: a.snap, eng: a.eng, base: a.base, tenants: a.tenants, findingsOnly: a.findingsOnly,
 		tenantOf: a.tenantOf, saNames: a.saNames, saKnown: a.saKnown, members: a.members, guests: a.guests, declared: a.declared,
 		memberOf: a.memberOf, membership: a.membership, secretsByNS: a.secretsByNS, scopes: a.scopes,
-		nsLabels: a.nsLabels, policyGuards: a.policyGuards,
+		nsLabels: a.nsLabels, policyGuards: a.policyGuards, missingSAs: a.missingSAs,
 		grants:     map[access.Subject][]access.Grant{},
 		memo:       map[memoKey]bool{},
 		edges:      map[access.Subject][]edge{},
