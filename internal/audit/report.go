@@ -88,6 +88,9 @@ type Report struct {
 	// without namespace, a bad aggregation selector), as the API server
 	// would silently ignore them.
 	Warnings []string `json:"warnings,omitempty"`
+	// KubernetesVersion is the API server version the analysis assumed
+	// (the cluster's, or --kubernetes-version for manifests).
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
 }
 
 // Summary counts findings by severity and sizes the snapshot.

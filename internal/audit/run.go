@@ -85,7 +85,9 @@ func RunWith(snap *Snapshot, tenants []Tenant, opts RunOptions) (*Report, error)
 		a.merge(w)
 	}
 	a.sharedMembers()
-	return a.report(), nil
+	r := a.report()
+	r.KubernetesVersion = cmp.Or(snap.KubernetesVersion, DefaultKubernetesVersion)
+	return r, nil
 }
 
 // auditor holds one run's indexes.
