@@ -2,11 +2,44 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/bulkhead-dev/bulkhead/internal/access"
 )
+
+// Memo numbers of the questions judgePowers asks (below checkCatalog,
+// above questions.go's).
+const (
+	checkMayEscalateRoles int32 = 512 + iota*8
+	checkMayEscalateClusterRoles
+)
+
+// power is a catalogue check an identity passes, and through which bindings.
+type power struct {
+	check int
+	via   []access.BindingRef
+}
+
+// clusterPowers are the cluster-scope catalogue checks s passes, once per
+// identity however many subjects reach it.
+func (a *auditor) clusterPowers(s access.Subject) []power {
+	if p, ok := a.powers[s]; ok {
+		return p
+	}
+	var out []power
+	grants := a.grantsIn(s, "")
+	for k := range checks {
+		if c := &checks[k]; c.cluster {
+			if via := a.check(checkCatalog+int32(k)*64, c, grants, ""); len(via) > 0 {
+				out = append(out, power{k, via})
+			}
+		}
+	}
+	a.powers[s] = out
+	return out
+}
 
 // podSecurityEnforce is the Pod Security admission label that decides
 // whether privileged pods are admitted in a namespace.
@@ -34,33 +67,43 @@ func (a *auditor) judgePowers(member, cur access.Subject, parent map[access.Subj
 func (a *auditor) reachedChecks(member, cur access.Subject, parent map[access.Subject]step) {
 	homes := a.memberOf[member]
 	home := a.tenants[homes[0]]
-	for k := range checks {
-		c := &checks[k]
-		memo := checkCatalog + int32(k)*64
-		spaces := []string{""}
-		if !c.cluster {
-			spaces = spaces[:0]
-			for _, t := range homes {
-				spaces = append(spaces, a.tenants[t].Namespace)
+	report := func(c *check, ns string, via []access.BindingRef) {
+		where := "cluster-wide"
+		if ns != "" {
+			where = "in " + ns
+		}
+		a.add(Finding{
+			Rule: c.id, Pattern: c.pattern, Severity: c.severity, Tenant: home.Name, Subject: member.String(), Namespace: ns,
+			Objects: append(pathObjects(member, cur, parent), bindingStrings(via)...),
+			Message: fmt.Sprintf("%s%s can %s %s: %s; acting as %s it holds every right %s has.",
+				member, pathText(member, cur, parent), c.what, where, c.why, cur, cur),
+			Fix: fmt.Sprintf("Remove the right that lets %s act as %s (%s), or in %s: %s.",
+				member, cur, firstHop(member, cur, parent), roleNames(via), c.fix),
+		})
+	}
+	if reached := a.clusterPowers(cur); len(reached) > 0 {
+		own := a.clusterPowers(member)
+		for _, p := range reached {
+			if !slices.ContainsFunc(own, func(o power) bool { return o.check == p.check }) {
+				report(&checks[p.check], "", p.via)
 			}
 		}
-		for _, ns := range spaces {
-			via := a.check(memo, c, a.grantsIn(cur, ns), ns)
-			if len(via) == 0 || len(a.check(memo, c, a.grantsIn(member, ns), ns)) > 0 {
+	}
+	for _, t := range homes {
+		ns := a.tenants[t].Namespace
+		grants := a.grantsIn(cur, ns)
+		if !slices.ContainsFunc(grants, func(g access.Grant) bool { return g.Namespace == ns }) {
+			continue // cluster grants only: the cluster checks above
+		}
+		for k := range checks {
+			c := &checks[k]
+			if c.cluster {
 				continue
 			}
-			where := "cluster-wide"
-			if ns != "" {
-				where = "in " + ns
+			memo := checkCatalog + int32(k)*64
+			if via := a.check(memo, c, grants, ns); len(via) > 0 && len(a.check(memo, c, a.grantsIn(member, ns), ns)) == 0 {
+				report(c, ns, via)
 			}
-			a.add(Finding{
-				Rule: c.id, Pattern: c.pattern, Severity: c.severity, Tenant: home.Name, Subject: member.String(), Namespace: ns,
-				Objects: append(pathObjects(member, cur, parent), bindingStrings(via)...),
-				Message: fmt.Sprintf("%s%s can %s %s: %s; acting as %s it holds every right %s has.",
-					member, pathText(member, cur, parent), c.what, where, c.why, cur, cur),
-				Fix: fmt.Sprintf("Remove the right that lets %s act as %s (%s), or in %s: %s.",
-					member, cur, firstHop(member, cur, parent), roleNames(via), c.fix),
-			})
 		}
 	}
 }
@@ -121,7 +164,11 @@ func (a *auditor) selfEscalation(member, cur access.Subject, parent map[access.S
 		}
 		grants := a.grantsIn(cur, ns)
 		esc := access.Attributes{Verb: "escalate", Group: rbacGroup, Resource: resource, Namespace: ns}
-		if len(a.allows(grants, noMemo, esc)) > 0 {
+		memo := checkMayEscalateRoles
+		if ns == "" {
+			memo = checkMayEscalateClusterRoles
+		}
+		if !a.mayAllow(grants, memo, esc) || len(a.allows(grants, memo+1, esc)) > 0 {
 			continue // any role: the catalogue's finding
 		}
 		esc.Name = ref.Name

@@ -123,7 +123,8 @@ type auditor struct {
 	texts        map[int32][]string
 	ruleLists    [][]string // for the report, numbered by matrix
 	secretsByNS  map[string][]corev1.Secret
-	missingSAs   map[string][]string // namespace -> ServiceAccounts bindings name that do not exist
+	missingSAs   map[string][]string        // namespace -> ServiceAccounts bindings name that do not exist
+	powers       map[access.Subject][]power // the cluster catalogue checks an identity passes (reach.go)
 	// declared is, per tenant, the members and roles its namespace's
 	// members annotation lists; nil without one.
 	declared []map[access.Subject]v1alpha1.RoleName
@@ -222,6 +223,7 @@ func (a *auditor) initCaches() {
 		expanded:   map[int32][]access.Coverage{},
 		levels:     map[int32]Level{},
 		grantIndex: map[access.Subject]map[string][]access.Grant{},
+		powers:     map[access.Subject][]power{},
 		texts:      map[int32][]string{},
 	}
 }
