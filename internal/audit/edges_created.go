@@ -46,27 +46,30 @@ func (a *auditor) createdIdentityEdges(grants []access.Grant, ns string) []edge 
 	if len(run) == 0 {
 		run = a.anyOf(grants, checkPodCreate, podCreators, ns)
 	}
-	if len(run) == 0 {
-		mint := access.Attributes{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Namespace: ns}
-		run = a.allows(grants, noMemo, mint) // a name not yet known: only unlimited rules count
-	}
-	if len(run) == 0 {
-		return out
-	}
 	for _, name := range missing {
-		out = append(out, edge{to: saSubject(ns, name), pattern: 20, via: appendUnique(append([]access.BindingRef(nil), made...), run...)})
+		use := run
+		if len(use) == 0 { // a TokenRequest names its ServiceAccount
+			mint := access.Attributes{Verb: "create", Resource: "serviceaccounts", Subresource: "token", Name: name, Namespace: ns}
+			use = a.allows(grants, noMemo, mint)
+		}
+		if len(use) > 0 {
+			out = append(out, edge{to: saSubject(ns, name), pattern: 20, via: appendUnique(append([]access.BindingRef(nil), made...), use...)})
+		}
 	}
 	return out
 }
 
 // missingServiceAccounts indexes, by namespace, the ServiceAccounts that
 // bindings name but the snapshot does not hold. Manifests may be partial:
-// only a namespace whose ServiceAccounts were seen (or a whole cluster)
-// counts.
+// only a namespace whose Namespace object or ServiceAccounts were seen (or
+// a whole cluster) counts.
 func missingServiceAccounts(snap *Snapshot, eng *access.Engine, known map[access.Subject]bool) map[string][]string {
 	seen := map[string]bool{}
 	for s := range known {
 		seen[s.Namespace] = true
+	}
+	for _, ns := range snap.Namespaces {
+		seen[ns.Name] = true
 	}
 	out := map[string][]string{}
 	for _, s := range eng.Subjects() {

@@ -65,7 +65,7 @@ var closureCases = []ruleCase{
 	{
 		name: "closure/rights a subject can grant itself",
 		dir:  "self-grant",
-		opts: tenantNamed("team-a", "team-p", "team-q"),
+		opts: tenantNamed("team-a", "team-p", "team-q", "team-m"),
 		wants: []*findingMatch{
 			expect("node-escape").sev(Critical).pat(13).of("team-p", "User pat").in("team-p").saying("no pod-security.kubernetes.io/enforce label"),
 			expect("node-escape").sev(Critical).of("team-q", "User quin").in("team-q").saying("enforce=privileged"),
@@ -74,6 +74,9 @@ var closureCases = []ruleCase{
 			expect("nodes-proxy").sev(Critical).of("team-a", "User maker").via("ClusterRoleBinding ghost-proxy").
 				saying("creates the missing ServiceAccount"),
 			expect("impersonate").sev(Critical).of("team-a", "User gina").saying("system:masters"),
+			// A RoleBinding names a ServiceAccount that does not exist yet.
+			expect("cross-tenant-access").sev(Critical).of("team-m", "User mona").in("team-a").
+				via("RoleBinding team-a/robot-edit").saying("creates the missing ServiceAccount named by a binding, then runs as ServiceAccount team-m/robot"),
 		},
 		nones: []*findingMatch{
 			expect("node-escape").by("User rob"),
@@ -83,6 +86,7 @@ var closureCases = []ruleCase{
 			expect("bind-escalate").by("User binder2"),
 			expect("").by("User maker2"),
 			expect("").by("User gabe"),
+			expect("").by("User nina"),
 		},
 	},
 }
