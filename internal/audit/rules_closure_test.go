@@ -82,7 +82,7 @@ var closureCases = []ruleCase{
 			expect("node-escape").by("User rob"),
 			expect("").by("User esc2"),
 			expect("").by("User esc3"),
-			expect("bind-escalate").by("User binder"),
+			expect("").by("User binder"),
 			expect("bind-escalate").by("User binder2"),
 			expect("").by("User maker2"),
 			expect("").by("User gabe"),
