@@ -16,6 +16,7 @@ type edge struct {
 	to      access.Subject
 	pattern int
 	secret  string // pattern 6: the token Secret read
+	role    string // pattern 10: the role bound to itself
 	via     []access.BindingRef
 }
 
@@ -30,6 +31,8 @@ func (e edge) how() string {
 		return "mints tokens for"
 	case 9:
 		return "impersonates"
+	case 10:
+		return "binds itself " + e.role + " in " + e.to.Namespace + " and creates pods that run as"
 	case 20:
 		return "creates the missing ServiceAccount named by a binding, then runs as"
 	default:
@@ -116,6 +119,7 @@ func (a *auditor) edgesOf(s access.Subject) []edge {
 			}
 		}
 		out = append(out, a.createdIdentityEdges(grants, ns)...)
+		out = append(out, a.bindEdges(s, grants, ns)...)
 		// get, list and watch all return a Secret's token; a list or watch
 		// with fieldSelector metadata.name is authorized by that name, so a
 		// named request answers for resourceNames rules and unrestricted ones.

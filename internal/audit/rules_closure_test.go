@@ -74,6 +74,9 @@ var closureCases = []ruleCase{
 			expect("nodes-proxy").sev(Critical).of("team-a", "User maker").via("ClusterRoleBinding ghost-proxy").
 				saying("creates the missing ServiceAccount"),
 			expect("impersonate").sev(Critical).of("team-a", "User gina").saying("system:masters"),
+			// A RoleBinding to edit she may bind, then pods as builder.
+			expect("nodes-proxy").sev(Critical).of("team-a", "User bea").via("ClusterRoleBinding builder-proxy").
+				saying("binds itself ClusterRole edit in team-a and creates pods that run as ServiceAccount team-a/builder"),
 			// A RoleBinding names a ServiceAccount that does not exist yet.
 			expect("cross-tenant-access").sev(Critical).of("team-m", "User mona").in("team-a").
 				via("RoleBinding team-a/robot-edit").saying("creates the missing ServiceAccount named by a binding, then runs as ServiceAccount team-m/robot"),
@@ -87,6 +90,8 @@ var closureCases = []ruleCase{
 			expect("").by("User maker2"),
 			expect("").by("User gabe"),
 			expect("").by("User nina"),
+			expect("").by("User bert"),
+			expect("nodes-proxy").by("User bill"),
 		},
 	},
 }
