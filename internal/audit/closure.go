@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,6 +40,7 @@ func (a *auditor) closure(i, n int) {
 				cur := queue[0]
 				queue = queue[1:]
 				a.judgeReach(s, cur, parent)
+				a.judgePowers(s, cur, parent)
 				for _, e := range a.edgesOf(cur) {
 					if _, seen := parent[e.to]; seen {
 						continue
@@ -286,7 +288,9 @@ func (a *auditor) namespacedRules(g access.Grant) bool {
 	}
 	v := false
 	for _, c := range a.expand(g) {
-		if c.Resource.Namespaced {
+		// bind and escalate on roles do nothing without a role or binding
+		// write, which is then the namespaced right that counts.
+		if c.Resource.Namespaced && slices.ContainsFunc(c.Verbs, func(v string) bool { return v != "bind" && v != "escalate" }) {
 			v = true
 			break
 		}

@@ -16,6 +16,7 @@ type edge struct {
 	to      access.Subject
 	pattern int
 	secret  string // pattern 6: the token Secret read
+	role    string // pattern 10: the role bound to itself
 	via     []access.BindingRef
 }
 
@@ -30,7 +31,14 @@ func (e edge) how() string {
 		return "mints tokens for"
 	case 9:
 		return "impersonates"
+	case 10:
+		return "binds itself " + e.role + " in " + e.to.Namespace + " and creates pods that run as"
+	case 20:
+		return "creates the missing ServiceAccount named by a binding, then runs as"
 	default:
+		if e.secret == "" {
+			return "creates a token Secret in " + e.to.Namespace + " and reads it back as"
+		}
 		return "reads the token Secret " + e.secret + " of"
 	}
 }
@@ -47,7 +55,26 @@ var (
 				reqs(changes, "batch", "jobs", "cronjobs")...)...)...)
 	podEnterers = append(reqs([]string{"create"}, "", "pods/exec", "pods/attach"),
 		reqs([]string{"update", "patch"}, "", "pods", "pods/ephemeralcontainers")...)
+	// Up to v1.34 a WebSocket exec or attach is authorized as get on the
+	// subresource (see execByGet).
+	podEnterersByGet = append(reqs([]string{"get"}, "", "pods/exec", "pods/attach"), podEnterers...)
+	// A kubernetes.io/service-account-token Secret the subject creates is
+	// filled by the token controller for whichever ServiceAccount its
+	// annotation names; reading it back needs get, list or watch on it (any
+	// name: the creator picks one its rules allow).
+	secretCreate = req("create", "", "secrets", "")
+	// ServiceAccount creation turns a binding to a missing ServiceAccount
+	// into a grant once the creator can also run as it.
+	saCreate = req("create", "", "serviceaccounts", "")
 )
+
+// enterers are podEnterers as the audited cluster's version authorizes them.
+func (a *auditor) enterers() []access.Attributes {
+	if execByGet(a.snap.KubernetesVersion) {
+		return podEnterersByGet
+	}
+	return podEnterers
+}
 
 // edgesOf lists whom s can act as, in the namespaces where RoleBindings
 // grant it something. Cluster-wide pod creation is reported by bindingRules
@@ -71,7 +98,7 @@ func (a *auditor) edgesOf(s access.Subject) []edge {
 				out = append(out, edge{to: saSubject(ns, sa), pattern: 7, via: via})
 			}
 		}
-		if via := a.anyOf(grants, checkPodEnter, podEnterers, ns); len(via) > 0 {
+		if via := a.anyOf(grants, checkPodEnter, a.enterers(), ns); len(via) > 0 {
 			for _, sa := range all {
 				out = append(out, edge{to: saSubject(ns, sa), pattern: 11, via: via})
 			}
@@ -91,6 +118,8 @@ func (a *auditor) edgesOf(s access.Subject) []edge {
 				out = append(out, edge{to: saSubject(ns, sa), pattern: 9, via: via})
 			}
 		}
+		out = append(out, a.createdIdentityEdges(grants, ns)...)
+		out = append(out, a.bindEdges(s, grants, ns)...)
 		// get, list and watch all return a Secret's token; a list or watch
 		// with fieldSelector metadata.name is authorized by that name, so a
 		// named request answers for resourceNames rules and unrestricted ones.
@@ -122,6 +151,7 @@ func (a *auditor) edgesOf(s access.Subject) []edge {
 // Only ClusterRoleBindings grant it: users and groups are cluster-scoped.
 func (a *auditor) impersonationEdges(s access.Subject) []edge {
 	var out []edge
+	someone := -1 // whether s may impersonate a user or ServiceAccount: asked once, when a group is named
 	for _, g := range a.grantsIn(s, "") {
 		if g.Namespace != "" {
 			continue
@@ -133,6 +163,15 @@ func (a *auditor) impersonationEdges(s access.Subject) []edge {
 			for _, kind := range []struct{ resource, kind string }{{"users", rbacv1.UserKind}, {"groups", rbacv1.GroupKind}} {
 				for _, name := range r.ResourceNames {
 					attrs := access.Attributes{Verb: "impersonate", Resource: kind.resource, Name: name}
+					if kind.kind == rbacv1.GroupKind && someone < 0 {
+						someone = 0
+						if a.impersonatesSomeone(s) {
+							someone = 1
+						}
+					}
+					if kind.kind == rbacv1.GroupKind && someone == 0 {
+						continue // refused "without impersonating a user"
+					}
 					if a.eng.RuleSetAllows(g.RuleSet, attrs) {
 						out = append(out, edge{to: access.Subject{Kind: kind.kind, Name: name}, pattern: 9, via: []access.BindingRef{g.Binding}})
 					}

@@ -26,6 +26,7 @@ func ReadCluster(ctx context.Context, client kubernetes.Interface, source string
 	var l Lists
 	var resources []access.APIResource
 	var warnings []string
+	var version string // the API server's, for the verbs that changed upstream
 	// The first failure cancels the other reads.
 	g, ctx := errgroup.WithContext(ctx)
 	all := metav1.ListOptions{}
@@ -81,6 +82,7 @@ func ReadCluster(ctx context.Context, client kubernetes.Interface, source string
 	})
 	g.Go(func() error {
 		if v, err := client.Discovery().ServerVersion(); err == nil {
+			version = v.GitVersion
 			if w := baselineVersionWarning(v.GitVersion); w != "" {
 				warnings = append(warnings, w)
 			}
@@ -98,7 +100,9 @@ func ReadCluster(ctx context.Context, client kubernetes.Interface, source string
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
-	return l.Snapshot(source, resources), warnings, nil
+	snap := l.Snapshot(source, resources)
+	snap.KubernetesVersion = version
+	return snap, warnings, nil
 }
 
 func wrapList(err error, resource string) error {

@@ -94,6 +94,9 @@ type Report struct {
 	// Suppressed, with --ignore-file, are the findings an unexpired entry
 	// hides; they are not in Findings.
 	Suppressed []SuppressedFinding `json:"suppressed,omitempty"`
+	// KubernetesVersion is the API server version the analysis assumed
+	// (the cluster's, or --kubernetes-version for manifests).
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
 }
 
 // Summary counts findings by severity and sizes the snapshot.

@@ -25,9 +25,13 @@ type check struct {
 	named    bool // the request names the tenant's namespace: never memoised across namespaces
 	all      bool // every request must be allowed (a CSR needs create and approve)
 	requests []access.Attributes
-	what     string // "can <what> in N"
-	why      string
-	fix      string
+	// also are requests one of which must be allowed too, for some object
+	// name: what makes the right do anything (bind needs a binding to
+	// write; impersonating a group needs a user to impersonate).
+	also []access.Attributes
+	what string // "can <what> in N"
+	why  string
+	fix  string
 }
 
 func req(verb, group, resource, sub string) access.Attributes {
@@ -43,6 +47,12 @@ func reqs(verbs []string, group string, resources ...string) []access.Attributes
 		}
 	}
 	return out
+}
+
+// roleWrites are the writes bind and escalate need to do anything: create
+// or update a binding, update a role.
+func roleWrites(group, bindings, roles string) []access.Attributes {
+	return append(reqs(changes, group, bindings), reqs([]string{"update", "patch"}, group, roles)...)
 }
 
 var (
@@ -61,6 +71,7 @@ var checks = []check{
 		why:  "it can open its namespace to anyone, including system:authenticated",
 		fix:  "drop rolebindings from the role's writable resources, or admit only the tenant's own members and Roles with a ValidatingAdmissionPolicy (bulkhead's admin role is limited by bulkhead-tenant-rolebindings)"},
 	{id: "bind-escalate", pattern: 10, severity: High, requests: append(reqs([]string{"bind", "escalate"}, rbacGroup, "roles"), reqs([]string{"bind", "escalate"}, rbacGroup, "clusterroles")...),
+		also: roleWrites(rbacGroup, "rolebindings", "roles"),
 		what: "bind or escalate roles",
 		why:  "it bypasses the API server's escalation check and can grant itself rights it does not hold",
 		fix:  "remove the bind and escalate verbs (and '*' verbs) on roles and clusterroles from the role"},
@@ -84,11 +95,13 @@ var checks = []check{
 		why:      "it can grant anyone anything anywhere",
 		fix:      "remove RBAC write rights from the ClusterRole bound to the subject"},
 	{id: "bind-escalate", pattern: 10, severity: Critical, cluster: true, requests: reqs([]string{"bind", "escalate"}, rbacGroup, "clusterroles", "roles"),
+		also: append(roleWrites(rbacGroup, "clusterrolebindings", "clusterroles"), roleWrites(rbacGroup, "rolebindings", "roles")...),
 		what: "bind or escalate any role",
 		why:  "it bypasses the escalation check everywhere",
 		fix:  "remove the bind and escalate verbs from the ClusterRole bound to the subject"},
 	{id: "impersonate", pattern: 9, severity: Critical, cluster: true,
 		requests: reqs([]string{"impersonate"}, "", "users", "groups"),
+		also:     reqs([]string{"impersonate"}, "", "users", "serviceaccounts"),
 		what:     "impersonate any user or group",
 		why:      "it can become anyone, including a member of system:masters",
 		fix:      "remove the impersonate verb, or restrict it with resourceNames to specific identities"},
@@ -220,6 +233,9 @@ func (a *auditor) namedNamespaceWrites(home Tenant, s access.Subject) {
 // rule list; one that needs all of them (a CSR needs create and approve,
 // maybe from different bindings) asks request by request.
 func (a *auditor) check(memo int32, c *check, grants []access.Grant, ns string) []access.BindingRef {
+	if len(c.also) > 0 && !a.mayAllowAny(grants, memo+48, c.also, ns) {
+		return nil
+	}
 	if !c.all && !c.named {
 		return a.anyOf(grants, memo, c.requests, ns)
 	}

@@ -85,7 +85,9 @@ func RunWith(snap *Snapshot, tenants []Tenant, opts RunOptions) (*Report, error)
 		a.merge(w)
 	}
 	a.sharedMembers()
-	return a.report(), nil
+	r := a.report()
+	r.KubernetesVersion = cmp.Or(snap.KubernetesVersion, DefaultKubernetesVersion)
+	return r, nil
 }
 
 // auditor holds one run's indexes.
@@ -121,6 +123,8 @@ type auditor struct {
 	texts        map[int32][]string
 	ruleLists    [][]string // for the report, numbered by matrix
 	secretsByNS  map[string][]corev1.Secret
+	missingSAs   map[string][]string        // namespace -> ServiceAccounts bindings name that do not exist
+	powers       map[access.Subject][]power // the cluster catalogue checks an identity passes (reach.go)
 	// declared is, per tenant, the members and roles its namespace's
 	// members annotation lists; nil without one.
 	declared []map[access.Subject]v1alpha1.RoleName
@@ -163,6 +167,7 @@ func newAuditor(snap *Snapshot, tenants []Tenant, base *baseline) *auditor {
 	}
 	a.findMembers()
 	a.eng = <-engine
+	a.missingSAs = missingServiceAccounts(snap, a.eng, a.saKnown)
 	for _, r := range a.eng.Resources() {
 		a.scopes[r.Group+"/"+r.Resource] = r.Namespaced
 	}
@@ -207,7 +212,7 @@ func (a *auditor) initCaches() {
 		snap: a.snap, eng: a.eng, base: a.base, tenants: a.tenants, findingsOnly: a.findingsOnly,
 		tenantOf: a.tenantOf, saNames: a.saNames, saKnown: a.saKnown, members: a.members, guests: a.guests, declared: a.declared,
 		memberOf: a.memberOf, membership: a.membership, secretsByNS: a.secretsByNS, scopes: a.scopes,
-		nsLabels: a.nsLabels, policyGuards: a.policyGuards,
+		nsLabels: a.nsLabels, policyGuards: a.policyGuards, missingSAs: a.missingSAs,
 		grants:     map[access.Subject][]access.Grant{},
 		memo:       map[memoKey]bool{},
 		edges:      map[access.Subject][]edge{},
@@ -218,6 +223,7 @@ func (a *auditor) initCaches() {
 		expanded:   map[int32][]access.Coverage{},
 		levels:     map[int32]Level{},
 		grantIndex: map[access.Subject]map[string][]access.Grant{},
+		powers:     map[access.Subject][]power{},
 		texts:      map[int32][]string{},
 	}
 }

@@ -31,6 +31,11 @@ type Snapshot struct {
 	AdmissionPolicies       []admissionregistrationv1.ValidatingAdmissionPolicy
 	AdmissionPolicyBindings []admissionregistrationv1.ValidatingAdmissionPolicyBinding
 
+	// KubernetesVersion is the API server's version ("v1.34.4"): the
+	// cluster's, or what manifests are assumed to be applied to; "" means
+	// DefaultKubernetesVersion. Verbs that changed upstream follow it.
+	KubernetesVersion string
+
 	// Source says where the snapshot came from, for the report.
 	Source string
 	// Complete is set when the snapshot is a whole cluster: an object that

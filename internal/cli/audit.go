@@ -21,6 +21,7 @@ type auditOptions struct {
 	liveSeed uint64
 	baseline string // an earlier -o json report
 	ignore   string // the suppressions file
+	k8sVer   string // --kubernetes-version
 }
 
 var auditOutputs = []string{"table", "json", "html", "sarif"}
@@ -69,6 +70,9 @@ Exits 1 when a finding at or above --fail-on exists (with --baseline: a new one)
 			if o.live > 0 && len(o.files) > 0 {
 				return invalid("--live asks the cluster; it cannot check manifests given with -f")
 			}
+			if !audit.ValidKubernetesVersion(o.k8sVer) {
+				return invalid("--kubernetes-version must read like v1.34 or 1.35.2, got %q", o.k8sVer)
+			}
 			return o.run(cmd, s, f, failOn)
 		},
 	}
@@ -80,6 +84,7 @@ Exits 1 when a finding at or above --fail-on exists (with --baseline: a new one)
 	cmd.Flags().Uint64Var(&o.liveSeed, "live-seed", 1, "seed of the --live sample (another seed asks other questions)")
 	cmd.Flags().StringVar(&o.baseline, "baseline", "", "an earlier bulkhead audit -o json report: report and fail on only the findings it does not have, and list the resolved ones")
 	cmd.Flags().StringVar(&o.ignore, "ignore-file", "", "a YAML file of accepted findings (rule, object, reason, expires) to suppress until they expire")
+	cmd.Flags().StringVar(&o.k8sVer, "kubernetes-version", audit.DefaultKubernetesVersion, "the API server version manifests (-f) are judged for: up to v1.34 get on pods/exec or pods/attach is exec; a cluster's own version is read from discovery unless this is set")
 	return cmd
 }
 
@@ -110,6 +115,10 @@ func (o *auditOptions) run(cmd *cobra.Command, s Streams, f *factory, failOn aud
 	}
 	if err := o.requireTenants(s, tenants); err != nil {
 		return err
+	}
+	if len(o.files) > 0 || cmd.Flags().Changed("kubernetes-version") {
+		snap.KubernetesVersion = o.k8sVer
+		fmt.Fprintf(s.ErrOut, "audit: judging for Kubernetes %s (--kubernetes-version)\n", o.k8sVer)
 	}
 	report, err := audit.Run(snap, tenants)
 	if err != nil {

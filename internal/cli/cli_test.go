@@ -93,11 +93,13 @@ func TestReadmeExampleRenders(t *testing.T) {
 func TestAuditFromManifests(t *testing.T) {
 	const dir = "../audit/testdata/procedure"
 	out, errOut, code := run(t, "", "audit", "-f", dir)
-	if code != ExitFailed || !strings.Contains(out, "dangling-role-ref") || !strings.Contains(errOut, "7 findings at high severity or above") {
+	if code != ExitFailed || !strings.Contains(out, "dangling-role-ref") || !strings.Contains(errOut, "8 findings at high severity or above") {
 		t.Errorf("audit: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	if _, _, code := run(t, "", "audit", "-f", dir, "--fail-on", "critical"); code != ExitOK {
-		t.Errorf("audit --fail-on critical: exit %d, want 0 (no critical finding)", code)
+	// The one critical finding: bob-user creates pods where Pod Security
+	// admits privileged ones (no enforce label).
+	if _, errOut, code := run(t, "", "audit", "-f", dir, "--fail-on", "critical"); code != ExitFailed || !strings.Contains(errOut, "1 finding at critical severity") {
+		t.Errorf("audit --fail-on critical: exit %d, want 1 (one critical finding)\n%s", code, errOut)
 	}
 	out, _, code = run(t, "", "audit", "-f", dir, "-o", "json")
 	if code != ExitFailed || !strings.HasPrefix(out, "{") || !strings.Contains(out, `"kind": "AuditReport"`) {
