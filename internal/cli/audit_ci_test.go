@@ -97,7 +97,7 @@ metadata:
 	if code != ExitOK {
 		t.Errorf("--baseline --fail-on high: exit %d, want 0 (no new high finding); stderr:\n%s", code, errOut)
 	}
-	for _, want := range []string{"MEDIUM   legacy-token (pattern 18)  tenant alice\n  object: Secret alice/ci-token", "Resolved since baseline:\n  MEDIUM   legacy-token  tenant alice  Secret alice/alice-user-token\n", "1 new, 13 unchanged (not shown), 1 resolved"} {
+	for _, want := range []string{"MEDIUM   legacy-token (pattern 18)  tenant alice\n  object: Secret alice/ci-token", "Resolved since baseline:\n  MEDIUM   legacy-token  tenant alice  Secret alice/alice-user-token\n", "1 new, 14 unchanged (not shown), 1 resolved"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -115,7 +115,7 @@ metadata:
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Findings) != 1 || r.Findings[0].Rule != "legacy-token" || r.Baseline == nil || len(r.Baseline.Unchanged) != 13 ||
+	if len(r.Findings) != 1 || r.Findings[0].Rule != "legacy-token" || r.Baseline == nil || len(r.Baseline.Unchanged) != 14 ||
 		len(r.Baseline.Resolved) != 1 || !strings.HasPrefix(r.Baseline.Resolved[0].Objects[0], "Secret alice/alice-user-token") {
 		t.Errorf("json with --baseline: %s", out)
 	}
@@ -135,7 +135,7 @@ metadata:
 	for _, res := range log.Runs[0].Results {
 		states[res.BaselineState]++
 	}
-	if states["new"] != 1 || states["unchanged"] != 13 || states["absent"] != 1 || len(states) != 3 {
+	if states["new"] != 1 || states["unchanged"] != 14 || states["absent"] != 1 || len(states) != 3 {
 		t.Errorf("sarif baselineStates = %v", states)
 	}
 
@@ -160,8 +160,10 @@ func TestAuditIgnoreFileEndToEnd(t *testing.T) {
   reason: until the migration
   expires: 2020-01-01
 `)
+	// The procedure's one critical finding (node-escape: bob's namespace
+	// admits privileged pods) is not suppressed, so failing on critical fails.
 	out, errOut, code := run(t, "", "audit", "-f", dir, "--ignore-file", ignore, "--fail-on", "critical")
-	if code != ExitOK {
+	if code != ExitFailed || !strings.Contains(out, "CRITICAL node-escape") {
 		t.Errorf("exit %d, stderr:\n%s", code, errOut)
 	}
 	for _, want := range []string{
@@ -178,7 +180,7 @@ func TestAuditIgnoreFileEndToEnd(t *testing.T) {
 		t.Errorf("the suppressed finding is reported:\n%s", out)
 	}
 	if _, errOut, code := run(t, "", "audit", "-f", dir, "--ignore-file", ignore, "--fail-on", "medium"); code != ExitFailed ||
-		!strings.Contains(errOut, "14 findings at medium severity or above") {
+		!strings.Contains(errOut, "15 findings at medium severity or above") {
 		t.Errorf("--fail-on medium: exit %d, stderr:\n%s", code, errOut)
 	}
 
@@ -214,8 +216,14 @@ func TestAuditSARIFExitCodes(t *testing.T) {
 	if code != ExitFailed || !strings.Contains(out, `"version": "2.1.0"`) || !strings.Contains(out, `"uri": "file://`+filepath.ToSlash(dir)+`/bob.yaml"`) {
 		t.Errorf("-o sarif: exit %d\n%s", code, out)
 	}
-	if _, _, code := run(t, "", "audit", "-f", dir, "-o", "sarif", "--fail-on", "critical"); code != ExitOK {
-		t.Errorf("-o sarif --fail-on critical: exit %d, want 0", code)
+	// Its one critical finding suppressed, failing on critical passes.
+	ignore := filepath.Join(t.TempDir(), "ignore.yaml")
+	writeFile(t, ignore, "suppressions:\n- rule: node-escape\n  object: RoleBinding bob/bob-user-full-access\n  reason: test\n  expires: 2999-12-31\n")
+	if _, errOut, code := run(t, "", "audit", "-f", dir, "-o", "sarif", "--fail-on", "critical", "--ignore-file", ignore); code != ExitOK {
+		t.Errorf("-o sarif --fail-on critical, the critical finding suppressed: exit %d, want 0: %s", code, errOut)
+	}
+	if _, _, code := run(t, "", "audit", "-f", dir, "-o", "sarif", "--fail-on", "critical"); code != ExitFailed {
+		t.Errorf("-o sarif --fail-on critical: exit %d, want 1 (node-escape)", code)
 	}
 }
 
@@ -235,7 +243,7 @@ func TestAuditCIDocExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"2 new, 13 unchanged (not shown), 1 resolved.\n",
+		"2 new, 14 unchanged (not shown), 1 resolved.\n",
 		"Resolved since baseline:\n  MEDIUM   legacy-token  tenant bob  Secret bob/deploy-token\n",
 		"MEDIUM   expired-suppression\n  object: Suppression no-quota Namespace alice (../audit/testdata/sarif/ignore.yaml:9)",
 		"Suppressed by the ignore file: 1\n",
