@@ -3,7 +3,12 @@
 // 500 ClusterRoles, 2,000 ClusterRoleBindings) and, in the same run, the
 // same questions asked as SubjectAccessReviews of a local API server that
 // holds the cluster-wide RBAC objects and a sample of the namespaces. It
-// reports ratios, never pass/fail on time (make bench).
+// also measures the output a user reads: -o json (audit.Run and the streamed
+// audit.WriteJSON to a file, in a child process so that its peak RSS is the
+// pipeline's own) and -o html (the page's size, the time to write it and
+// the time headless Chromium takes to load it and expand the first closed
+// findings group). It reports figures and ratios, never pass/fail on time
+// (make bench).
 package main
 
 import (
@@ -33,6 +38,8 @@ type options struct {
 	sarSample     int
 	concurrency   int
 	skipSAR       bool
+	skipHTML      bool
+	jsonChild     string
 }
 
 func main() {
@@ -44,9 +51,18 @@ func main() {
 	flag.IntVar(&o.sarSample, "sar-sample", 2000, "SubjectAccessReviews asked")
 	flag.IntVar(&o.concurrency, "concurrency", 32, "concurrent SubjectAccessReviews")
 	flag.BoolVar(&o.skipSAR, "skip-sar", false, "skip the API server comparison")
+	flag.BoolVar(&o.skipHTML, "skip-html", false, "skip writing the HTML page and opening it in Chromium")
+	flag.StringVar(&o.jsonChild, "json-child", "", "internal: run the audit, stream its JSON to this file and print the costs")
 	flag.Parse()
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(audit.GCPercent) // as bulkhead audit runs
+	}
+	if o.jsonChild != "" {
+		if err := jsonChild(o, o.jsonChild); err != nil {
+			fmt.Fprintf(os.Stderr, "bench-audit: FAILED: %v\n", err)
+			os.Exit(1)
+		}
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, o)
@@ -79,6 +95,10 @@ func run(ctx context.Context, o options) error {
 	s := report.Summary
 	fmt.Printf("audit: median %s of %d runs (engine build included), peak heap %.0f MiB; %d findings (%d critical, %d high, %d medium, %d low), %d questions\n",
 		ms(median), o.runs, peak, len(report.Findings), s.Critical, s.High, s.Medium, s.Low, s.Questions)
+
+	if err := reportOutput(ctx, o, report); err != nil {
+		return err
+	}
 
 	adv := &audit.Snapshot{Snapshot: *access.SyntheticScaled(o.namespaces, 1), Source: "adversarial"}
 	advTenants, _ := audit.Tenants(adv, audit.TenantOptions{})

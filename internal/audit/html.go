@@ -11,6 +11,7 @@ import (
 	"html/template"
 	"io"
 	"slices"
+	"strings"
 )
 
 // The page is one file that a reviewer can open from disk or attach to a
@@ -65,88 +66,91 @@ type htmlPage struct {
 	CSS     template.CSS
 	JS      template.JS
 	Heatmap heatmap
-	Groups  []findingGroup
-	// SubjectList shadows Report.Subjects on purpose: the template lists
-	// these, and the script reads Report.Subjects from Data.
-	SubjectList []subjectItem
-	// Data is embedded as JSON for the drill-down script.
-	Data struct {
-		Subjects  []SubjectAccess `json:"subjects"`
-		RuleLists [][]string      `json:"ruleLists"`
-	}
+	// Groups are the findings by rule; the script renders a group's
+	// findings from Data when it is expanded.
+	Groups []ruleGroup
+	// Data is the compact JSON the script reads (see htmlData).
+	Data template.JS
 }
 
-type findingGroup struct {
-	Severity string
-	Findings []Finding
-	// Open leaves the group expanded; long lists of minor findings start
-	// collapsed so that the serious ones stay in view.
-	Open bool
-}
-
-type subjectItem struct {
-	Subject, Tenant string
-	Grants          int
-	Findings        int
-	Worst           string
+// ruleGroup is the findings of one rule: Count of them from Start in the
+// embedded findings.
+type ruleGroup struct {
+	Rule    string
+	Pattern int
+	Worst   string
+	Count   int
+	Start   int
+	Counts  string // "3 critical, 2 high" when the group mixes severities
+	Open    bool
 }
 
 func newHTMLPage(r *Report) *htmlPage {
-	p := &htmlPage{
+	groups, findings := groupFindings(r.Findings)
+	return &htmlPage{
 		Report:  r,
 		CSP:     htmlCSP,
 		CSS:     template.CSS(htmlCSS),
 		JS:      template.JS(htmlJS),
 		Heatmap: newHeatmap(r, HeatmapLimit),
-		Groups:  groupFindings(r.Findings),
+		Groups:  groups,
+		Data:    template.JS(newHTMLData(r, findings)),
 	}
-	p.Data.Subjects, p.Data.RuleLists = r.Subjects, r.RuleLists
-	if p.Data.Subjects == nil {
-		p.Data.Subjects = []SubjectAccess{}
-	}
-
-	count := map[string]int{}
-	worst := map[string]Severity{}
-	for _, f := range r.Findings {
-		count[f.Subject]++
-		worst[f.Subject] = max(worst[f.Subject], f.Severity)
-	}
-	for _, s := range r.Subjects {
-		p.SubjectList = append(p.SubjectList, subjectItem{
-			Subject:  s.Subject,
-			Tenant:   s.Tenant,
-			Grants:   len(s.Grants),
-			Findings: count[s.Subject],
-			Worst:    severityClass(worst[s.Subject]),
-		})
-	}
-	// Subjects with the worst findings first; the report's order otherwise.
-	slices.SortStableFunc(p.SubjectList, func(a, b subjectItem) int {
-		return cmp.Compare(worst[b.Subject], worst[a.Subject])
-	})
-	return p
 }
 
-func groupFindings(fs []Finding) []findingGroup {
-	bySeverity := map[Severity][]Finding{}
+// groupFindings groups the findings by rule, the rule with the worst and
+// then the most findings first, and returns them in group order.
+func groupFindings(fs []Finding) ([]ruleGroup, []Finding) {
+	byRule := map[string][]Finding{}
+	var rules []string
 	for _, f := range fs {
-		bySeverity[f.Severity] = append(bySeverity[f.Severity], f)
+		if _, ok := byRule[f.Rule]; !ok {
+			rules = append(rules, f.Rule)
+		}
+		byRule[f.Rule] = append(byRule[f.Rule], f)
 	}
-	severities := make([]Severity, 0, len(bySeverity))
-	for s := range bySeverity {
-		severities = append(severities, s)
+	worst := func(rule string) Severity {
+		w := Severity(0)
+		for _, f := range byRule[rule] {
+			w = max(w, f.Severity)
+		}
+		return w
 	}
-	slices.SortFunc(severities, func(a, b Severity) int { return cmp.Compare(b, a) })
+	slices.SortFunc(rules, func(a, b string) int {
+		return cmp.Or(cmp.Compare(worst(b), worst(a)), cmp.Compare(len(byRule[b]), len(byRule[a])), cmp.Compare(a, b))
+	})
+	groups := make([]ruleGroup, 0, len(rules))
+	ordered := make([]Finding, 0, len(fs))
+	for _, rule := range rules {
+		in := byRule[rule]
+		slices.SortStableFunc(in, func(a, b Finding) int { return cmp.Compare(b.Severity, a.Severity) })
+		var counts []string
+		for sev := Critical; sev >= Low; sev-- {
+			if n := countSeverity(in, sev); n > 0 {
+				counts = append(counts, fmt.Sprintf("%d %s", n, sev))
+			}
+		}
+		g := ruleGroup{Rule: rule, Pattern: in[0].Pattern, Worst: severityClass(worst(rule)), Count: len(in), Start: len(ordered)}
+		if len(counts) > 1 {
+			g.Counts = strings.Join(counts, ", ")
+		}
+		// Groups of serious findings start expanded, so that they are in
+		// view; the script renders the first page of each.
+		g.Open = worst(rule) >= Critical
+		groups = append(groups, g)
+		ordered = append(ordered, in...)
+	}
+	return groups, ordered
+}
 
-	groups := make([]findingGroup, 0, len(severities))
-	for _, s := range severities {
-		groups = append(groups, findingGroup{
-			Severity: severityClass(s),
-			Findings: bySeverity[s],
-			Open:     s >= High || len(bySeverity[s]) <= 50,
-		})
+func countSeverity(fs []Finding, s Severity) int {
+	n := 0
+	for _, f := range fs {
+		if f.Severity == s {
+			n++
+		}
 	}
-	return groups
+	return n
 }
 
 // severityClass is the severity as a CSS class and data attribute value:

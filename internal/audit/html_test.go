@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -155,29 +156,131 @@ func TestHTMLIsSelfContained(t *testing.T) {
 	}
 }
 
-func TestHTMLListsEveryFindingBySeverity(t *testing.T) {
+// pageData is the page's embedded data with the string indices resolved.
+type pageData struct {
+	Findings []audit.Finding
+	Subjects []audit.SubjectAccess
+	Worst    []int // per subject
+}
+
+func decodePageData(t *testing.T, doc *html.Node) pageData {
+	t.Helper()
+	nodes := elements(doc, byID("report-data"))
+	if len(nodes) != 1 {
+		t.Fatalf("want one #report-data, got %d", len(nodes))
+	}
+	var raw struct {
+		Strings   []string
+		Findings  [][]json.RawMessage
+		Subjects  [][]json.RawMessage
+		RuleLists [][]int
+	}
+	if err := json.Unmarshal([]byte(text(nodes[0])), &raw); err != nil {
+		t.Fatalf("the embedded JSON does not parse: %v", err)
+	}
+	num := func(m json.RawMessage) int {
+		var n int
+		if err := json.Unmarshal(m, &n); err != nil {
+			t.Fatalf("embedded data: %s is not a number: %v", m, err)
+		}
+		return n
+	}
+	str := func(m json.RawMessage) string { return raw.Strings[num(m)] }
+	strs := func(m json.RawMessage) []string {
+		var ns []int
+		if err := json.Unmarshal(m, &ns); err != nil {
+			t.Fatalf("embedded data: %s is not a list of indices: %v", m, err)
+		}
+		var out []string
+		for _, n := range ns {
+			out = append(out, raw.Strings[n])
+		}
+		return out
+	}
+	var d pageData
+	for _, f := range raw.Findings {
+		d.Findings = append(d.Findings, audit.Finding{
+			Rule: str(f[0]), Severity: audit.Severity(num(f[1])), Pattern: num(f[2]), Tenant: str(f[3]),
+			Subject: str(f[4]), Namespace: str(f[5]), Objects: strs(f[6]), Message: str(f[7]), Fix: str(f[8]),
+		})
+	}
+	for _, s := range raw.Subjects {
+		sa := audit.SubjectAccess{Subject: str(s[0]), Tenant: str(s[1]), ActsAs: strs(s[2])}
+		var grants [][]json.RawMessage
+		if err := json.Unmarshal(s[3], &grants); err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range grants {
+			a := audit.Access{Namespace: str(g[0]), Level: audit.Level(str(g[1])), Via: str(g[2]), RuleList: num(g[3])}
+			if len(g) > 4 {
+				a.Rules = strs(g[4])
+			}
+			sa.Grants = append(sa.Grants, a)
+		}
+		d.Subjects = append(d.Subjects, sa)
+		d.Worst = append(d.Worst, num(s[5]))
+	}
+	return d
+}
+
+func TestHTMLGroupsFindingsByRule(t *testing.T) {
 	r := sampleReport()
+	r.Findings = append(r.Findings, audit.Finding{Rule: "cross-tenant-access", Pattern: 3, Severity: audit.High,
+		Tenant: "bob", Subject: "ServiceAccount bob/bob-user", Namespace: "carol", Objects: []string{"RoleBinding carol/x"},
+		Message: "bob reaches carol", Fix: "delete RoleBinding carol/x"})
 	_, doc := renderHTML(t, r)
 
-	articles := elements(doc, byClass("article", "finding"))
-	if len(articles) != len(r.Findings) {
-		t.Fatalf("got %d findings on the page, want %d", len(articles), len(r.Findings))
+	groups := elements(doc, byClass("details", "rule-group"))
+	var got []string
+	for _, g := range groups {
+		got = append(got, attr(g, "data-rule")+" "+attr(g, "data-severity")+" "+attr(g, "data-count")+" "+attr(g, "data-start"))
 	}
-	var order []string
-	for _, a := range articles {
-		order = append(order, attr(a, "data-severity"))
+	want := []string{"cross-tenant-access critical 2 0", "cluster-wide-grant high 1 2", "aggregated-clusterrole medium 1 3", "legacy-token low 1 4"}
+	if !slices.Equal(got, want) {
+		t.Errorf("groups %q, want %q", got, want)
 	}
-	if want := []string{"critical", "high", "medium", "low"}; !slices.Equal(order, want) {
-		t.Errorf("findings in the order %v, want %v", order, want)
-	}
-	page := text(doc)
-	for _, f := range r.Findings {
-		for _, want := range []string{f.Rule, f.Message, f.Fix, f.Objects[0], fmt.Sprintf("ISOLATION.md #%d", f.Pattern)} {
-			if !strings.Contains(page, want) {
-				t.Errorf("the page lacks %q of finding %s", want, f.Rule)
-			}
+	if len(groups) > 0 {
+		if _, open := attrOK(groups[0], "open"); !open {
+			t.Error("the critical group starts collapsed")
+		}
+		if _, open := attrOK(groups[len(groups)-1], "open"); open {
+			t.Error("the low group starts expanded")
+		}
+		if s := text(groups[0]); !strings.Contains(s, "2 findings") || !strings.Contains(s, "1 critical, 1 high") || !strings.Contains(s, "ISOLATION.md #3") {
+			t.Errorf("the summary of the critical group says %q", s)
 		}
 	}
+	if n := len(elements(doc, byClass("article", "finding"))); n != 0 {
+		t.Errorf("the page carries %d rendered findings: the script renders them on demand", n)
+	}
+
+	// The embedded data has every finding, in group order, each whole.
+	d := decodePageData(t, doc)
+	if len(d.Findings) != len(r.Findings) {
+		t.Fatalf("embedded %d findings, want %d", len(d.Findings), len(r.Findings))
+	}
+	for _, f := range r.Findings {
+		if !slices.ContainsFunc(d.Findings, func(g audit.Finding) bool { return reflectEqualFinding(f, g) }) {
+			t.Errorf("the embedded data lacks the finding %+v", f)
+		}
+	}
+	var order []string
+	for _, f := range d.Findings {
+		order = append(order, f.Rule+" "+f.Severity.String())
+	}
+	if want := []string{"cross-tenant-access critical", "cross-tenant-access high", "cluster-wide-grant high", "aggregated-clusterrole medium", "legacy-token low"}; !slices.Equal(order, want) {
+		t.Errorf("embedded findings in the order %q, want %q", order, want)
+	}
+	if len(d.Subjects) != len(r.Subjects) || d.Subjects[0].Subject != "ServiceAccount alice/alice-user" || d.Worst[0] != int(audit.Critical) {
+		t.Errorf("embedded subjects %+v, want alice's (critical) first", d.Subjects)
+	}
+	for _, s := range r.Subjects {
+		if !slices.ContainsFunc(d.Subjects, func(g audit.SubjectAccess) bool { return reflect.DeepEqual(s, g) }) {
+			t.Errorf("the embedded data lacks or changes the subject %+v", s)
+		}
+	}
+
+	page := text(doc)
 	if len(elements(doc, byID("no-findings"))) != 0 {
 		t.Error(`the page says "No findings" although there are some`)
 	}
@@ -186,6 +289,55 @@ func TestHTMLListsEveryFindingBySeverity(t *testing.T) {
 			t.Errorf("the page lacks %q", want)
 		}
 	}
+}
+
+func reflectEqualFinding(a, b audit.Finding) bool {
+	return a.Rule == b.Rule && a.Severity == b.Severity && a.Pattern == b.Pattern && a.Tenant == b.Tenant &&
+		a.Subject == b.Subject && a.Namespace == b.Namespace && slices.Equal(a.Objects, b.Objects) &&
+		a.Message == b.Message && a.Fix == b.Fix
+}
+
+func attrOK(n *html.Node, key string) (string, bool) {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+// TestHTMLAtScale renders the page of the 5,000-tenant synthetic cluster: it
+// must stay small enough for a browser to open (the browser test opens it).
+func TestHTMLAtScale(t *testing.T) {
+	r := syntheticAuditAtScale(t)
+	out, doc := renderHTML(t, r)
+	if len(out) > maxPageBytes {
+		t.Errorf("the page of %d tenants is %.1f MB, want at most %.0f MB", len(r.Tenants), float64(len(out))/1e6, float64(maxPageBytes)/1e6)
+	}
+	d := decodePageData(t, doc)
+	if len(d.Findings) != len(r.Findings) || len(d.Subjects) != len(r.Subjects) {
+		t.Errorf("embedded %d findings and %d subjects, want %d and %d", len(d.Findings), len(d.Subjects), len(r.Findings), len(r.Subjects))
+	}
+	t.Logf("%d tenants, %d findings, %d subjects: %.1f MB", len(r.Tenants), len(r.Findings), len(r.Subjects), float64(len(out))/1e6)
+}
+
+const maxPageBytes = 10_000_000
+
+func syntheticAuditAtScale(t *testing.T) *audit.Report {
+	t.Helper()
+	snap := audit.SyntheticCluster(5000, 0.02, 1)
+	tenants, err := audit.Tenants(snap, audit.TenantOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := audit.Run(snap, tenants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Tenants) < 5000 || len(r.Findings) == 0 {
+		t.Fatalf("the synthetic audit has %d tenants and %d findings", len(r.Tenants), len(r.Findings))
+	}
+	return r
 }
 
 func TestHTMLEscapesUntrustedNames(t *testing.T) {
@@ -203,18 +355,12 @@ func TestHTMLEscapesUntrustedNames(t *testing.T) {
 	if len(scripts) != 2 || attr(scripts[0], "type") != "application/json" || attr(scripts[1], "type") != "" {
 		t.Fatalf("want the JSON data and the drill-down script only, got %d <script> elements", len(scripts))
 	}
-	buttons := elements(doc, byClass("button", "subject"))
-	shown := slices.ContainsFunc(buttons, func(n *html.Node) bool { return attr(n, "data-subject") == xssName })
-	if !shown {
-		t.Errorf("no subject button carries the name %q as text", xssName)
-	}
-
-	var data struct{ Subjects []audit.SubjectAccess }
-	if err := json.Unmarshal([]byte(text(scripts[0])), &data); err != nil {
-		t.Fatalf("the embedded JSON does not parse: %v", err)
-	}
-	if !slices.ContainsFunc(data.Subjects, func(s audit.SubjectAccess) bool { return s.Subject == xssName }) {
+	d := decodePageData(t, doc)
+	if !slices.ContainsFunc(d.Subjects, func(s audit.SubjectAccess) bool { return s.Subject == xssName }) {
 		t.Errorf("the embedded JSON lost the subject %q", xssName)
+	}
+	if !slices.ContainsFunc(d.Findings, func(f audit.Finding) bool { return f.Subject == xssName }) {
+		t.Errorf("the embedded JSON lost the finding of %q", xssName)
 	}
 	for _, c := range elements(doc, byClass("td", "cell")) {
 		if attr(c, "data-namespace") == attack && !strings.Contains(attr(c, "class"), "level-unknown") {
