@@ -86,6 +86,7 @@ func (a *auditor) bindingRules() {
 		if exists && len(rules) > 0 {
 			a.broadSubjects(b.ref, b.subjects)
 			a.operatorDeputy(b.ref, b.subjects)
+			a.namedRights(b.ref, b.subjects, rules)
 		}
 		if t, ok := a.tenantOf[b.ref.Namespace]; ok && b.ref.RoleRef.Kind == "ClusterRole" && aggregated[b.ref.RoleRef.Name] {
 			a.add(Finding{
@@ -264,7 +265,8 @@ func (a *auditor) operatorDeputy(ref access.BindingRef, subjects []rbacv1.Subjec
 		if _, ok := a.tenantOf[s.Namespace]; ok {
 			continue // a tenant's own ServiceAccount: cluster-binding reports it
 		}
-		var powers []string
+		var powers, named []string
+		sev := Medium
 		for _, g := range a.eng.Grants(saSubject(s.Namespace, s.Name)) {
 			if g.Binding != ref {
 				continue
@@ -274,17 +276,28 @@ func (a *auditor) operatorDeputy(ref access.BindingRef, subjects []rbacv1.Subjec
 					powers = append(powers, p.name)
 				}
 			}
+			var nsev Severity
+			named, nsev = a.namedDeputyPowers(g)
+			sev = max(sev, nsev)
 		}
-		if len(powers) == 0 {
+		if len(powers) == 0 && len(named) == 0 {
 			continue
 		}
+		msg := fmt.Sprintf("ServiceAccount %s/%s can %s in every namespace through %s.", s.Namespace, s.Name,
+			strings.Join(append(powers, named...), ", "), ref)
+		if len(named) > 0 {
+			msg += " resourceNames does not narrow this: escalate on a Role lets it write any rules into a Role of that name, and bind " +
+				"lets it bind that Role (or a named ClusterRole) to anyone, itself included, in any namespace, kube-system too: " +
+				"whoever holds its credentials (its pods, its token) can make itself admin of every namespace in two steps."
+		}
+		msg += " If tenants can create the objects it reconciles, they can make it act for them (confused deputy); audit cannot see " +
+			"which objects those are."
 		a.add(Finding{
-			Rule: "operator-deputy", Pattern: 16, Severity: Medium, Subject: saSubject(s.Namespace, s.Name).String(),
+			Rule: "operator-deputy", Pattern: 16, Severity: sev, Subject: saSubject(s.Namespace, s.Name).String(),
 			Objects: []string{objectKey(ref.Kind, "", ref.Name)},
-			Message: fmt.Sprintf("ServiceAccount %s/%s can %s in every namespace through %s. If tenants can create the objects it "+
-				"reconciles, they can make it act for them (confused deputy); audit cannot see which objects those are.",
-				s.Namespace, s.Name, strings.Join(powers, ", "), ref),
-			Fix: "Scope the operator to the namespaces it serves (RoleBindings per namespace), or check that it validates who created each object.",
+			Message: msg,
+			Fix: "Scope the operator to the namespaces it serves (RoleBindings per namespace), or check that it validates who created each object; " +
+				"keep its namespace for it alone, so that nobody else can create pods or read tokens there.",
 		})
 	}
 }

@@ -1,0 +1,78 @@
+package audit
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// namedRuleCases are the classes of issue 10 item 3 and the dangling
+// subjects of item 4: rights limited by resourceNames to the objects that
+// matter, and subjects in namespaces that do not exist.
+var namedRuleCases = []ruleCase{
+	{
+		name: "named-objects/writes limited by resourceNames to security objects",
+		dir:  "named-objects",
+		opts: tenantNamed("team-a", "team-b"),
+		wants: []*findingMatch{
+			expect("admission-write").sev(Critical).pat(15).of("team-a", "User alice").clusterWide().
+				via("ClusterRoleBinding alice-webhook-tuner").saying("patch", "validatingwebhookconfigurations/pod-security-webhook").
+				fixing("ClusterRole webhook-tuner"),
+			expect("admission-write").sev(Critical).pat(15).of("team-a", "User bob").clusterWide().
+				via("ClusterRoleBinding bob-policy-editor").saying("validatingadmissionpolicies/bulkhead-tenant-rolebindings", "delete"),
+			expect("guardrail-write").sev(High).pat(20).of("team-a", "User erin").in("team-a").
+				via("RoleBinding team-a/erin-quota-tweaker").saying("ResourceQuota bulkhead", "LimitRange bulkhead", "NetworkPolicy bulkhead-isolate-ingress"),
+			expect("bind-escalate").sev(High).pat(10).of("team-a", "User frank").in("team-a").
+				via("RoleBinding team-a/frank-admin-binder").saying("make itself admin", "ClusterRole admin", "escalation check"),
+			expect("bind-escalate").sev(Critical).pat(10).of("team-a", "User ivan").clusterWide().
+				via("ClusterRoleBinding ivan-cluster-admin-binder").saying("make itself admin of the whole cluster", "cluster-admin"),
+			expect("bind-escalate").atLeastSev(High).by("User jane").in("team-b").via("RoleBinding team-b/jane-admin-binder"),
+		},
+		nones: []*findingMatch{
+			expect("").by("User carl").atLeastSev(High),
+			expect("admission-write").by("User carl"),
+			expect("").by("User dave").atLeastSev(High),
+			expect("guardrail-write").by("User fay"),
+			expect("bind-escalate").by("User gina"),
+			expect("bind-escalate").by("User hank"),
+			expect("").by("User kim").atLeastSev(High),
+		},
+	},
+}
+
+func TestNamedRules(t *testing.T) {
+	for _, c := range namedRuleCases {
+		t.Run(c.name, func(t *testing.T) {
+			r := rtAudit(t, c.dir, c.opts)
+			for _, w := range c.wants {
+				w.find(t, r)
+			}
+			for _, n := range c.nones {
+				n.absent(t, r)
+			}
+			if c.check != nil {
+				c.check(t, r)
+			}
+			if t.Failed() {
+				t.Logf("all findings of %s:\n%s", c.dir, listFindings(r))
+			}
+		})
+	}
+}
+
+// TestControllerRBACReported audits bulkhead's own controller ClusterRole,
+// as make generate writes it: escalate and bind limited to bulkhead's Role
+// names still let it make itself admin of every namespace, which
+// docs/controller-rbac.md says the audit reports.
+func TestControllerRBACReported(t *testing.T) {
+	snap, _, err := ReadFiles([]string{filepath.Join("..", "..", "config", "rbac", "role.yaml"), filepath.Join(rulesDir, "controller-rbac")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustAudit(t, snap, tenantNamed("team-a"))
+	expect("operator-deputy").sev(High).pat(16).of("", "ServiceAccount bulkhead-system/bulkhead-controller").
+		via("ClusterRoleBinding bulkhead-controller").
+		saying("Roles named bulkhead-admin, bulkhead-edit, bulkhead-view", "make itself admin of every namespace").find(t, r)
+	if t.Failed() {
+		t.Logf("all findings:\n%s", listFindings(r))
+	}
+}
