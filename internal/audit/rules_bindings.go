@@ -50,6 +50,7 @@ func (a *auditor) bindingRules() {
 		r := roles[nsName{ns, ref.Name}]
 		return r != nil && a.base.role("Role", ns, r.Name, r.Rules, nil)
 	}
+	known := a.definedNamespaces()
 	all := make([]bindingView, 0, len(a.snap.ClusterRoleBindings)+len(a.snap.RoleBindings))
 	for _, b := range a.snap.ClusterRoleBindings {
 		all = append(all, bindingView{access.BindingRef{Kind: access.KindClusterRoleBinding, Name: b.Name, RoleRef: b.RoleRef}, b.Subjects,
@@ -82,7 +83,7 @@ func (a *auditor) bindingRules() {
 		if !exists && (len(b.judged) > 0 || len(b.subjects) == 0) {
 			a.danglingRole(b.ref, b.subjects)
 		}
-		a.missingSubjects(b.ref, b.judged)
+		a.missingSubjects(b.ref, b.judged, known)
 		if exists && len(rules) > 0 {
 			a.broadSubjects(b.ref, b.subjects)
 			a.operatorDeputy(b.ref, b.subjects)
@@ -170,13 +171,18 @@ func (a *auditor) strayRoles(bound map[nsName]bool, missing map[string][]access.
 
 // missingSubjects reports ServiceAccount subjects that do not exist, where
 // the snapshot can tell: a cluster, or a namespace whose ServiceAccounts the
-// manifests define.
-func (a *auditor) missingSubjects(ref access.BindingRef, subjects []rbacv1.Subject) {
+// manifests define. A subject in a namespace that does not exist at all is
+// a dangling subject (most often a typo: teamb for team-b).
+func (a *auditor) missingSubjects(ref access.BindingRef, subjects []rbacv1.Subject, known map[string]bool) {
 	for _, s := range subjects {
 		if s.Kind != rbacv1.ServiceAccountKind {
 			continue
 		}
 		ns := cmp.Or(s.Namespace, ref.Namespace)
+		if ns != "" && !known[ns] {
+			a.danglingSubject(ref, saSubject(ns, s.Name), known)
+			continue
+		}
 		if !a.saMissing(ns, s.Name) {
 			continue
 		}

@@ -37,6 +37,25 @@ var namedRuleCases = []ruleCase{
 			expect("").by("User kim").atLeastSev(High),
 		},
 	},
+	{
+		name: "dangling-subject/ServiceAccounts of namespaces that do not exist",
+		dir:  "dangling-subject",
+		opts: tenantNamed("team-a", "team-b"),
+		wants: []*findingMatch{
+			expect("dangling-subject").sev(High).pat(20).of("team-a", "ServiceAccount teamb/deployer").in("team-a").
+				via("RoleBinding team-a/team-b-deployer").saying("namespace teamb does not exist", "typo for namespace team-b").
+				fixing("team-b, not teamb"),
+			expect("dangling-subject").sev(Critical).of("", "ServiceAccount team-aa/ci").clusterWide().
+				via("ClusterRoleBinding team-a-ci-admin").saying("typo for namespace team-a"),
+			expect("dangling-subject").sev(Medium).by("ServiceAccount platform-ci/pusher").in("team-b").
+				saying("defined in manifests not read"),
+		},
+		nones: []*findingMatch{
+			expect("dangling-subject").via("team-b-deployer-ok"),
+			expect("missing-subject").by("ServiceAccount teamb/deployer"),
+			expect("dangling-subject").by("ServiceAccount monitoring/prometheus"),
+		},
+	},
 }
 
 func TestNamedRules(t *testing.T) {
@@ -72,6 +91,23 @@ func TestControllerRBACReported(t *testing.T) {
 	expect("operator-deputy").sev(High).pat(16).of("", "ServiceAccount bulkhead-system/bulkhead-controller").
 		via("ClusterRoleBinding bulkhead-controller").
 		saying("Roles named bulkhead-admin, bulkhead-edit, bulkhead-view", "make itself admin of every namespace").find(t, r)
+	if t.Failed() {
+		t.Logf("all findings:\n%s", listFindings(r))
+	}
+}
+
+// TestDanglingSubjectComplete: on a whole cluster an absent Namespace
+// object means the namespace does not exist, whatever objects mention it.
+func TestDanglingSubjectComplete(t *testing.T) {
+	snap, _, err := ReadFiles([]string{filepath.Join(rulesDir, "dangling-subject")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap.Complete = true
+	r := mustAudit(t, snap, tenantNamed("team-a", "team-b"))
+	expect("dangling-subject").sev(High).by("ServiceAccount platform-ci/pusher").in("team-b").saying("on the cluster").find(t, r)
+	expect("dangling-subject").sev(Low).by("ServiceAccount monitoring/prometheus").in("team-b").find(t, r)
+	expect("dangling-subject").by("ServiceAccount team-b/deployer").absent(t, r)
 	if t.Failed() {
 		t.Logf("all findings:\n%s", listFindings(r))
 	}

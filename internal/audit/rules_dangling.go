@@ -1,0 +1,145 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/bulkhead-dev/bulkhead/internal/access"
+)
+
+// definedNamespaces are the namespaces that exist, as far as the snapshot
+// can tell. A cluster's Namespace objects are all of them (Complete);
+// manifests may be partial, so there a namespace exists when anything in the
+// input defines it or puts an object in it. The cluster's own namespaces
+// always exist.
+func (a *auditor) definedNamespaces() map[string]bool {
+	known := map[string]bool{}
+	for _, ns := range a.snap.Namespaces {
+		known[ns.Name] = true
+	}
+	for _, t := range a.tenants {
+		known[t.Namespace] = true
+	}
+	if !a.snap.Complete {
+		for _, ns := range namespaceNames(a.snap) {
+			known[ns] = true
+		}
+		for _, np := range a.snap.NetworkPolicies {
+			known[np.Namespace] = true
+		}
+		for _, q := range a.snap.ResourceQuotas {
+			known[q.Namespace] = true
+		}
+	}
+	return known
+}
+
+// danglingSubject reports a binding subject whose namespace does not exist:
+// whoever creates that namespace and ServiceAccount later inherits the
+// grant, and whoever the binding was meant for does not get it.
+func (a *auditor) danglingSubject(ref access.BindingRef, s access.Subject, known map[string]bool) {
+	if SystemNamespace(s.Namespace) || s.Namespace == "kube-public" {
+		return
+	}
+	rules, exists := a.eng.RoleRules(ref.RoleRef, ref.Namespace)
+	sev, gives := grantWeight(rules, exists, ref.Kind == access.KindClusterRoleBinding)
+	where := "namespace " + ref.Namespace
+	if ref.Namespace == "" {
+		where = "every namespace"
+	}
+	msg := fmt.Sprintf("%s names %s, but namespace %s does not exist %s: whoever creates namespace %s and a ServiceAccount %s in it "+
+		"later inherits %s in %s (%s), and whoever the binding was meant for does not get it.",
+		ref, s, s.Namespace, a.existsWhere(), s.Namespace, s.Name, ref.RoleRef.Kind+" "+ref.RoleRef.Name, where, gives)
+	fix := fmt.Sprintf("Correct the subject's namespace in %s, or remove the subject.", objectKey(ref.Kind, ref.Namespace, ref.Name))
+	if guess := closestNamespace(s.Namespace, known, a.tenantOf); guess != "" {
+		msg += fmt.Sprintf(" It is most likely a typo for namespace %s.", guess)
+		fix = fmt.Sprintf("Correct the subject's namespace in %s: %s, not %s (or remove the subject).",
+			objectKey(ref.Kind, ref.Namespace, ref.Name), guess, s.Namespace)
+	} else if !a.snap.Complete && sev > Medium {
+		// Manifests may leave out a namespace defined elsewhere: without a
+		// likely typo, say so rather than raise a high alarm.
+		sev = Medium
+		msg += fmt.Sprintf(" If namespace %s is defined in manifests not read here, this is no finding.", s.Namespace)
+	}
+	a.add(Finding{
+		Rule: "dangling-subject", Pattern: 20, Severity: sev, Tenant: a.tenantName(ref.Namespace), Subject: s.String(),
+		Namespace: ref.Namespace, Objects: []string{objectKey(ref.Kind, ref.Namespace, ref.Name)}, Message: msg, Fix: fix,
+	})
+}
+
+func (a *auditor) existsWhere() string {
+	if a.snap.Complete {
+		return "on the cluster"
+	}
+	return "anywhere in the manifests read"
+}
+
+// grantWeight is how severe a grant left for the taking is, by what it
+// gives: escalation powers (High; Critical cluster-wide), writes (Medium),
+// reads or nothing yet (Low).
+func grantWeight(rules []rbacv1.PolicyRule, exists, cluster bool) (Severity, string) {
+	if !exists || len(rules) == 0 {
+		return Low, "nothing yet: the role does not exist"
+	}
+	var powers []string
+	for _, p := range rolePowers {
+		if slices.ContainsFunc(p.any, func(r access.Attributes) bool { return rulesAllow(rules, r) }) {
+			powers = append(powers, p.name)
+		}
+	}
+	if len(powers) > 0 {
+		if cluster {
+			return Critical, strings.Join(powers, ", ")
+		}
+		return High, strings.Join(powers, ", ")
+	}
+	for _, r := range rules {
+		if slices.ContainsFunc(r.Verbs, func(v string) bool { return !slices.Contains([]string{"get", "list", "watch"}, v) }) {
+			return Medium, "write access"
+		}
+	}
+	return Low, "read access"
+}
+
+// closestNamespace is the existing namespace ns was most likely meant to
+// be, tenants first: the nearest by edit distance, when near enough to be a
+// typo; "" otherwise.
+func closestNamespace(ns string, known map[string]bool, tenants map[string]int) string {
+	best, bestD := "", 0
+	for cand := range known {
+		d := editDistance(ns, cand)
+		if d == 0 || d > max(1, min(3, len(ns)/3)) {
+			continue
+		}
+		_, isTenant := tenants[cand]
+		_, bestTenant := tenants[best]
+		if best == "" || d < bestD || d == bestD && (isTenant && !bestTenant || isTenant == bestTenant && cand < best) {
+			best, bestD = cand, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
