@@ -19,6 +19,9 @@ func WriteTable(w io.Writer, r *Report) error {
 			fmt.Fprintf(&b, "  tenant %s", f.Tenant)
 		}
 		b.WriteByte('\n')
+		for _, subj := range PasteableSubjects(f.Subject) {
+			fmt.Fprintf(&b, "  subject: %s\n", subj)
+		}
 		for _, o := range f.Objects {
 			fmt.Fprintf(&b, "  object: %s\n", o)
 		}
@@ -29,11 +32,12 @@ func WriteTable(w io.Writer, r *Report) error {
 	}
 	writeBaselineTable(&b, r)
 	s := r.Summary
-	fmt.Fprintf(&b, "%d findings: %d critical, %d high, %d medium, %d low; %d tenants, %d namespaces, %d subjects, %d bindings; %d cross-tenant cells\n",
-		len(r.Findings), s.Critical, s.High, s.Medium, s.Low, s.Tenants, s.Namespaces, s.Subjects, s.Bindings, s.CrossTenantCells)
+	fmt.Fprintf(&b, "%s: %d critical, %d high, %d medium, %d low; %s, %s, %s, %s; %s\n",
+		plural(len(r.Findings), "finding"), s.Critical, s.High, s.Medium, s.Low, plural(s.Tenants, "tenant"), plural(s.Namespaces, "namespace"),
+		plural(s.Subjects, "subject"), plural(s.Bindings, "binding"), plural(s.CrossTenantCells, "cross-tenant cell"))
 	if r.Live != nil {
-		fmt.Fprintf(&b, "live: %d of %d SubjectAccessReviews agree with the engine; %d allowed by the cluster beyond RBAC objects; %d disagreements\n",
-			r.Live.Agreements, r.Live.Checks, r.Live.Wider, len(r.Live.Disagreements))
+		fmt.Fprintf(&b, "live: %d of %s agree with the engine; %d allowed by the cluster beyond RBAC objects; %s\n",
+			r.Live.Agreements, plural(r.Live.Checks, "SubjectAccessReview"), r.Live.Wider, plural(len(r.Live.Disagreements), "disagreement"))
 		for _, d := range r.Live.Disagreements {
 			fmt.Fprintf(&b, "  disagreement: %s\n", d)
 		}
@@ -45,4 +49,31 @@ func WriteTable(w io.Writer, r *Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// PasteableSubjects writes a finding's subjects ("ServiceAccount ns/name,
+// User alice and 2 more") the way bulkhead can and who-can read them
+// (system:serviceaccount:ns:name, user:alice, group:x), so that one can be
+// pasted from a finding into the other commands. Parts that are no subject
+// (the "and N more" of a long list) are left out.
+func PasteableSubjects(subject string) []string {
+	var out []string
+	for _, part := range strings.Split(subject, ", ") {
+		part, _, _ = strings.Cut(part, " and ")
+		kind, name, ok := strings.Cut(strings.TrimSpace(part), " ")
+		if !ok || name == "" {
+			continue
+		}
+		switch kind {
+		case "ServiceAccount":
+			if ns, sa, ok := strings.Cut(name, "/"); ok {
+				out = append(out, "system:serviceaccount:"+ns+":"+sa)
+			}
+		case "User":
+			out = append(out, "user:"+name)
+		case "Group":
+			out = append(out, "group:"+name)
+		}
+	}
+	return out
 }
