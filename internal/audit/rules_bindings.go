@@ -95,7 +95,7 @@ func (a *auditor) bindingRules() {
 				Namespace: b.ref.Namespace, Objects: []string{b.ref.String()},
 				Message: fmt.Sprintf("%s binds the aggregated ClusterRole %s: any ClusterRole labelled to aggregate into it (operators add them) widens "+
 					"what the tenant holds, without a change to the tenant's objects.", b.ref, b.ref.RoleRef.Name),
-				Fix: "Bind a Role that lists the rights explicitly (bulkhead apply renders bulkhead-admin, bulkhead-edit and bulkhead-view Roles).",
+				Fix: a.aggregatedFix(b.ref.RoleRef.Name),
 			})
 		}
 	}

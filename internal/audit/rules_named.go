@@ -137,7 +137,7 @@ func (a *auditor) namedAdmission(home Tenant, s access.Subject, ref access.Bindi
 		Rule: "admission-write", Pattern: 15, Severity: sev, Tenant: home.Name, Subject: s.String(),
 		Objects: []string{objectKey(ref.Kind, "", ref.Name)}, Message: msg,
 		Fix: fmt.Sprintf("%s: remove the update, patch and delete verbs on %s from the rule (keep get, list, watch); only cluster "+
-			"administrators should change admission configuration.", rolesOf([]access.BindingRef{ref}), strings.Join(hit, ", ")),
+			"administrators should change admission configuration.", a.fixIn(ref, namesIn(hitNames(hit)...)), strings.Join(hit, ", ")),
 	})
 }
 
@@ -198,7 +198,7 @@ func (a *auditor) namedGuardrails(home Tenant, s access.Subject, ref access.Bind
 			Objects: []string{objectKey(ref.Kind, ref.Namespace, ref.Name)},
 			Message: fmt.Sprintf("%s can change or delete %s in %s through %s: limited by resourceNames to the guardrails that exist, "+
 				"it still lifts them (GPU quota, default limits, network isolation).", s, strings.Join(hit, ", "), ns, ref),
-			Fix: fmt.Sprintf("%s: grant only get, list and watch on %s.", rolesOf([]access.BindingRef{ref}), strings.Join(hit, ", ")),
+			Fix: fmt.Sprintf("%s: grant only get, list and watch on %s.", a.fixIn(ref, namesIn(hitNames(hit)...)), strings.Join(hit, ", ")),
 		})
 	}
 }
@@ -343,7 +343,7 @@ func (a *auditor) bindFinding(home Tenant, s access.Subject, ref access.BindingR
 			"names the role it lets through) and can create %s, so the API server's escalation check lets it bind %s to itself and gain %s.",
 			s, where, kind, role, binding, role, gains),
 		Fix: fmt.Sprintf("%s: remove %s from the resourceNames of the bind rule, or remove the subject's right to create %s.",
-			rolesOf([]access.BindingRef{ref}), role, strings.TrimPrefix(binding, "a ")),
+			a.fixIn(ref, namesIn(role)), role, strings.TrimPrefix(binding, "a ")),
 	})
 }
 
@@ -394,4 +394,16 @@ func (a *auditor) namedDeputyPowers(g access.Grant) ([]string, Severity) {
 		}
 	}
 	return out, sev
+}
+
+// hitNames are the object names of "resource/name" or "Kind name" items.
+func hitNames(hit []string) []string {
+	out := make([]string, 0, len(hit))
+	for _, h := range hit {
+		if i := strings.LastIndexAny(h, "/ "); i >= 0 {
+			h = h[i+1:]
+		}
+		out = appendUnique(out, h)
+	}
+	return out
 }

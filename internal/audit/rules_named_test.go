@@ -2,6 +2,7 @@ package audit
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -54,6 +55,32 @@ var namedRuleCases = []ruleCase{
 			expect("dangling-subject").via("team-b-deployer-ok"),
 			expect("missing-subject").by("ServiceAccount teamb/deployer"),
 			expect("dangling-subject").by("ServiceAccount monitoring/prometheus"),
+		},
+	},
+	{
+		name: "aggregated-source/fixes name the labelled source ClusterRole",
+		dir:  "aggregated-source",
+		opts: tenantNamed("team-a"),
+		wants: []*findingMatch{
+			expect("admission-write").sev(Critical).of("team-a", "User alice").clusterWide().via("ClusterRoleBinding alice-platform-tools").
+				saying("mutatingwebhookconfigurations/sidecar-injector").
+				fixing("In ClusterRole platform-tools-webhooks (aggregated into ClusterRole platform-tools", "does not last"),
+		},
+		check: func(t *testing.T, r *Report) {
+			// A source without the named rule is not blamed.
+			for _, f := range r.Findings {
+				if f.Rule == "admission-write" && strings.Contains(f.Fix, "platform-tools-configmaps") {
+					t.Errorf("fix blames a source that does not hold the rule: %s", f.Fix)
+				}
+			}
+		},
+	},
+	{
+		name: "aggregated-role/the fix names the labelled sources",
+		dir:  "aggregated",
+		wants: []*findingMatch{
+			expect("aggregated-role").of("team-a", "User alice").via("RoleBinding team-a/alice-ml").
+				fixing("ClusterRole ml-user-notebooks, labelled to aggregate into ml-user", "rewrites it"),
 		},
 	},
 }
