@@ -83,6 +83,23 @@ var namedRuleCases = []ruleCase{
 				fixing("ClusterRole ml-user-notebooks, labelled to aggregate into ml-user", "rewrites it"),
 		},
 	},
+	{
+		name: "cluster-rbac-write/the fix says what the escalation check still prevents",
+		dir:  "rbac-write-escalation",
+		opts: tenantNamed("team-a"),
+		wants: []*findingMatch{
+			expect("cluster-rbac-write").sev(Critical).of("team-a", "User bob").clusterWide().via("ClusterRoleBinding bob-binding-writer").
+				fixing("escalation check still refuses", "not currently held", "own rights to anyone"),
+			expect("bind-escalate").sev(Critical).of("team-a", "User carl").clusterWide(),
+		},
+		check: func(t *testing.T, r *Report) {
+			for _, f := range r.Findings {
+				if f.Subject == "User carl" && strings.Contains(f.Fix, "escalation check still refuses") {
+					t.Errorf("carl holds bind, yet the fix says the escalation check stands: %s", f.Fix)
+				}
+			}
+		},
+	},
 }
 
 func TestNamedRules(t *testing.T) {

@@ -282,7 +282,7 @@ func (a *auditor) checkFinding(c *check, t Tenant, s access.Subject, ns string, 
 	a.add(Finding{
 		Rule: c.id, Pattern: c.pattern, Severity: sev, Tenant: t.Name, Subject: s.String(), Namespace: ns,
 		Objects: bindingStrings(via), Message: msg,
-		Fix: fmt.Sprintf("%s: %s.", rolesOf(via), c.fix),
+		Fix: fmt.Sprintf("%s: %s.", rolesOf(via), c.fix) + a.escalationNote(c.id, s),
 	})
 }
 
