@@ -36,6 +36,7 @@ var namedRuleCases = []ruleCase{
 			expect("bind-escalate").by("User gina"),
 			expect("bind-escalate").by("User hank"),
 			expect("").by("User kim").atLeastSev(High),
+			expect("admission-write").by("User lee"),
 		},
 	},
 	{
