@@ -51,6 +51,7 @@ func (a *auditor) bindingRules() {
 		return r != nil && a.base.role("Role", ns, r.Name, r.Rules, nil)
 	}
 	known := a.definedNamespaces()
+	dangling := danglingSubjects{}
 	all := make([]bindingView, 0, len(a.snap.ClusterRoleBindings)+len(a.snap.RoleBindings))
 	for _, b := range a.snap.ClusterRoleBindings {
 		all = append(all, bindingView{access.BindingRef{Kind: access.KindClusterRoleBinding, Name: b.Name, RoleRef: b.RoleRef}, b.Subjects,
@@ -83,7 +84,7 @@ func (a *auditor) bindingRules() {
 		if !exists && (len(b.judged) > 0 || len(b.subjects) == 0) {
 			a.danglingRole(b.ref, b.subjects)
 		}
-		a.missingSubjects(b.ref, b.judged, known)
+		a.missingSubjects(b.ref, b.judged, known, dangling)
 		if exists && len(rules) > 0 {
 			a.broadSubjects(b.ref, b.subjects)
 			a.operatorDeputy(b.ref, b.subjects)
@@ -100,6 +101,7 @@ func (a *auditor) bindingRules() {
 		}
 	}
 	a.strayRoles(boundRoles, missingRoles)
+	a.danglingFindings(dangling, known)
 }
 
 type nsName struct{ namespace, name string }
@@ -173,14 +175,16 @@ func (a *auditor) strayRoles(bound map[nsName]bool, missing map[string][]access.
 // the snapshot can tell: a cluster, or a namespace whose ServiceAccounts the
 // manifests define. A subject in a namespace that does not exist at all is
 // a dangling subject (most often a typo: teamb for team-b).
-func (a *auditor) missingSubjects(ref access.BindingRef, subjects []rbacv1.Subject, known map[string]bool) {
+func (a *auditor) missingSubjects(ref access.BindingRef, subjects []rbacv1.Subject, known map[string]bool, dangling danglingSubjects) {
 	for _, s := range subjects {
 		if s.Kind != rbacv1.ServiceAccountKind {
 			continue
 		}
 		ns := cmp.Or(s.Namespace, ref.Namespace)
 		if ns != "" && !known[ns] {
-			a.danglingSubject(ref, saSubject(ns, s.Name), known)
+			if !SystemNamespace(ns) && ns != "kube-public" {
+				dangling[saSubject(ns, s.Name)] = appendUnique(dangling[saSubject(ns, s.Name)], ref)
+			}
 			continue
 		}
 		if !a.saMissing(ns, s.Name) {

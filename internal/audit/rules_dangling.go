@@ -37,36 +37,70 @@ func (a *auditor) definedNamespaces() map[string]bool {
 	return known
 }
 
-// danglingSubject reports a binding subject whose namespace does not exist:
-// whoever creates that namespace and ServiceAccount later inherits the
-// grant, and whoever the binding was meant for does not get it.
-func (a *auditor) danglingSubject(ref access.BindingRef, s access.Subject, known map[string]bool) {
-	if SystemNamespace(s.Namespace) || s.Namespace == "kube-public" {
-		return
+// danglingSubjects are the ServiceAccount subjects whose namespace does
+// not exist, with the bindings that name them.
+type danglingSubjects map[access.Subject][]access.BindingRef
+
+// danglingFindings reports each dangling subject once, with every binding
+// that names it (one root cause: the namespace is missing or misspelt).
+func (a *auditor) danglingFindings(dangling danglingSubjects, known map[string]bool) {
+	guesses := map[string]string{} // a namespace's likely intended one, computed once
+	for s, refs := range dangling {
+		guess, ok := guesses[s.Namespace]
+		if !ok {
+			guess = closestNamespace(s.Namespace, known, a.tenantOf)
+			guesses[s.Namespace] = guess
+		}
+		a.danglingSubject(s, refs, guess)
 	}
-	rules, exists := a.eng.RoleRules(ref.RoleRef, ref.Namespace)
-	sev, gives := grantWeight(rules, exists, ref.Kind == access.KindClusterRoleBinding)
-	where := "namespace " + ref.Namespace
-	if ref.Namespace == "" {
+}
+
+// danglingSubject reports a ServiceAccount subject whose namespace does not
+// exist: whoever creates that namespace and ServiceAccount later inherits
+// the grants, and whoever the bindings were meant for does not get them.
+func (a *auditor) danglingSubject(s access.Subject, refs []access.BindingRef, guess string) {
+	sev, gives, worst := Severity(0), "", refs[0]
+	objects := make([]string, 0, len(refs))
+	spaces := map[string]bool{}
+	for _, ref := range refs {
+		rules, exists := a.eng.RoleRules(ref.RoleRef, ref.Namespace)
+		if sv, g := grantWeight(rules, exists, ref.Kind == access.KindClusterRoleBinding); sv > sev {
+			sev, gives, worst = sv, g, ref
+		}
+		objects = append(objects, objectKey(ref.Kind, ref.Namespace, ref.Name))
+		spaces[ref.Namespace] = true
+	}
+	where := "namespace " + worst.Namespace
+	if worst.Namespace == "" {
 		where = "every namespace"
 	}
-	msg := fmt.Sprintf("%s names %s, but namespace %s does not exist %s: whoever creates namespace %s and a ServiceAccount %s in it "+
+	named := worst.String()
+	if len(refs) > 1 {
+		named = fmt.Sprintf("%d bindings (%s)", len(refs), Abbreviate(objects, 3))
+	}
+	msg := fmt.Sprintf("%s name %s, but namespace %s does not exist %s: whoever creates namespace %s and a ServiceAccount %s in it "+
 		"later inherits %s in %s (%s), and whoever the binding was meant for does not get it.",
-		ref, s, s.Namespace, a.existsWhere(), s.Namespace, s.Name, ref.RoleRef.Kind+" "+ref.RoleRef.Name, where, gives)
-	fix := fmt.Sprintf("Correct the subject's namespace in %s, or remove the subject.", objectKey(ref.Kind, ref.Namespace, ref.Name))
-	if guess := closestNamespace(s.Namespace, known, a.tenantOf); guess != "" {
+		named, s, s.Namespace, a.existsWhere(), s.Namespace, s.Name, worst.RoleRef.Kind+" "+worst.RoleRef.Name, where, gives)
+	if len(refs) == 1 {
+		msg = strings.Replace(msg, " name ", " names ", 1)
+	}
+	fix := fmt.Sprintf("Correct the subject's namespace in %s, or remove the subject.", Abbreviate(objects, 3))
+	if guess != "" {
 		msg += fmt.Sprintf(" It is most likely a typo for namespace %s.", guess)
-		fix = fmt.Sprintf("Correct the subject's namespace in %s: %s, not %s (or remove the subject).",
-			objectKey(ref.Kind, ref.Namespace, ref.Name), guess, s.Namespace)
+		fix = fmt.Sprintf("Correct the subject's namespace in %s: %s, not %s (or remove the subject).", Abbreviate(objects, 3), guess, s.Namespace)
 	} else if !a.snap.Complete && sev > Medium {
 		// Manifests may leave out a namespace defined elsewhere: without a
 		// likely typo, say so rather than raise a high alarm.
 		sev = Medium
 		msg += fmt.Sprintf(" If namespace %s is defined in manifests not read here, this is no finding.", s.Namespace)
 	}
+	ns := ""
+	if len(spaces) == 1 {
+		ns = worst.Namespace
+	}
 	a.add(Finding{
-		Rule: "dangling-subject", Pattern: 20, Severity: sev, Tenant: a.tenantName(ref.Namespace), Subject: s.String(),
-		Namespace: ref.Namespace, Objects: []string{objectKey(ref.Kind, ref.Namespace, ref.Name)}, Message: msg, Fix: fix,
+		Rule: "dangling-subject", Pattern: 20, Severity: sev, Tenant: a.tenantName(ns), Subject: s.String(),
+		Namespace: ns, Objects: objects, Message: msg, Fix: fix,
 	})
 }
 

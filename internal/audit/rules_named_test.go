@@ -52,6 +52,20 @@ var namedRuleCases = []ruleCase{
 			expect("dangling-subject").sev(Medium).by("ServiceAccount platform-ci/pusher").in("team-b").
 				saying("defined in manifests not read"),
 		},
+		check: func(t *testing.T, r *Report) {
+			n := 0
+			for _, f := range r.Findings {
+				if f.Rule == "dangling-subject" && f.Subject == "ServiceAccount teamb/deployer" {
+					n++
+					if len(f.Objects) != 2 || !strings.Contains(f.Message, "2 bindings") {
+						t.Errorf("want both bindings in the one finding: %v %s", f.Objects, f.Message)
+					}
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d dangling-subject findings for teamb/deployer, want 1", n)
+			}
+		},
 		nones: []*findingMatch{
 			expect("dangling-subject").via("team-b-deployer-ok"),
 			expect("missing-subject").by("ServiceAccount teamb/deployer"),
