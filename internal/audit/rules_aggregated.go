@@ -87,22 +87,3 @@ func (a *auditor) aggregatedFix(name string) string {
 	}
 	return fix
 }
-
-// escalationNote completes the fix of a cluster-rbac-write finding: without
-// bind or escalate the API server's escalation check still stands, so say
-// what it prevents and what it leaves. "" for other rules, or when the
-// subject holds bind or escalate (bind-escalate reports that).
-func (a *auditor) escalationNote(rule string, s access.Subject) string {
-	if rule != "cluster-rbac-write" {
-		return ""
-	}
-	for _, r := range reqs([]string{"bind", "escalate"}, rbacGroup, "clusterroles", "roles") {
-		if a.holds(s, "", r, nil) {
-			return ""
-		}
-	}
-	return fmt.Sprintf(" Without bind or escalate the API server's escalation check still refuses any ClusterRole or Role that "+
-		"grants more than %s holds, and any binding to a role granting more than that (\"attempting to grant RBAC permissions not "+
-		"currently held\"); what it allows is handing %s's own rights to anyone, system:authenticated included, in any namespace. "+
-		"So the write right is what to remove, and the rights it holds are what it can spread.", s, s)
-}

@@ -13,7 +13,8 @@ import (
 
 // bindingRules judges each binding once: broad groups (pattern 2),
 // aggregated roles (5), operator ServiceAccounts (16), dangling references
-// and bindings bulkhead left behind (20). In a namespace bulkhead manages a
+// and subjects and bindings bulkhead left behind (20), and the rights its
+// role limits by resourceNames (rules_named.go). In a namespace bulkhead manages a
 // RoleBinding is either a hand-made one (foreign-binding) or bulkhead's own
 // (stale-binding), never both; a subject stale-binding reports is not
 // reported again as a missing ServiceAccount, nor its binding as dangling.
