@@ -19,11 +19,11 @@ func WriteTable(w io.Writer, r *Report) error {
 			fmt.Fprintf(&b, "  tenant %s", f.Tenant)
 		}
 		b.WriteByte('\n')
-		for _, subj := range PasteableSubjects(f.Subject) {
-			fmt.Fprintf(&b, "  subject: %s\n", subj)
-		}
 		for _, o := range f.Objects {
 			fmt.Fprintf(&b, "  object: %s\n", o)
+		}
+		for _, subj := range PasteableSubjects(f.Subject) {
+			fmt.Fprintf(&b, "  subject: %s\n", subj)
 		}
 		fmt.Fprintf(&b, "  %s\n  fix: %s\n\n", f.Message, f.Fix)
 	}
