@@ -114,7 +114,11 @@ func (o *snapshotOptions) requireTenants(s Streams, tenants []audit.Tenant) erro
 	for i, t := range tenants {
 		names[i] = t.Namespace
 	}
-	fmt.Fprintf(s.ErrOut, "auditing %d tenants (%s): %s\n", len(tenants), how, audit.Abbreviate(names, 8))
+	noun := "tenants"
+	if len(tenants) == 1 {
+		noun = "tenant"
+	}
+	fmt.Fprintf(s.ErrOut, "auditing %d %s (%s): %s\n", len(tenants), noun, how, audit.Abbreviate(names, 8))
 	return nil
 }
 
