@@ -268,7 +268,7 @@ func (a *auditor) report() *Report {
 		APIVersion: APIVersion,
 		Kind:       ReportKind,
 		Source:     a.snap.Source,
-		Findings:   a.findings,
+		Findings:   foldConsequences(a.findings),
 		Tenants:    []TenantSummary{},
 		BlindSpots: BlindSpots,
 		Warnings:   a.eng.Warnings(),
