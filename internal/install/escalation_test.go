@@ -4,11 +4,14 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -78,6 +81,20 @@ func escalationChecks(ctx context.Context, t *testing.T, admin, controller kuber
 		WithSubjects(rbacv1ac.Subject().WithKind(rbacv1.ServiceAccountKind).WithNamespace(controllerNamespace).WithName("bulkhead-controller"))
 	if _, err := admin.RbacV1().RoleBindings(ns).Apply(ctx, wb, opts); err != nil {
 		t.Fatal(err)
+	}
+	// The authorizer sees a new binding through its informers, a moment
+	// later: wait until it allows the write before asking about escalation.
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:   "system:serviceaccount:" + controllerNamespace + ":bulkhead-controller",
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + controllerNamespace, "system:authenticated"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "patch", Group: rbacv1.GroupName,
+			Resource: "roles", Name: "other"},
+	}}
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		r, err := admin.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		return err == nil && r.Status.Allowed, nil
+	}); err != nil {
+		t.Fatalf("the role-writer binding never took effect: %v", err)
 	}
 	_, err = controller.RbacV1().Roles(ns).Apply(ctx, role("other"), opts)
 	mustForbid(t, err, notHeld)
