@@ -2,13 +2,10 @@ package apply
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -31,43 +28,14 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	if mayskip, err := localcluster.TestBinaries(); err != nil {
-		if mayskip {
-			skipReason = fmt.Sprintf("BULKHEAD_SKIP_E2E=1: %v", err)
-			return m.Run()
-		}
-		fmt.Fprintf(os.Stderr, "apply: %v\nrun hack/build-control-plane.sh (or make test) first; outside CI, BULKHEAD_SKIP_E2E=1 skips the cluster tests\n", err)
-		return 1
-	}
-	tmp, err := os.MkdirTemp("", "bulkhead-apply-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cluster, err := localcluster.Start(ctx, localcluster.Options{DataDir: filepath.Join(tmp, "cluster"), Log: os.Stderr})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start local control plane:", err)
-		return 1
-	}
-	defer cluster.Stop()
-	cfg := rest.CopyConfig(cluster.RESTConfig())
-	cfg.QPS, cfg.Burst = 500, 1000
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countWrites{rt} })
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	testClient = client
-	return m.Run()
+	os.Exit(localcluster.RunTests(m, "apply", func(_ context.Context, c *localcluster.Cluster) error {
+		cfg := rest.CopyConfig(c.RESTConfig())
+		cfg.QPS, cfg.Burst = 500, 1000
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countWrites{rt} })
+		client, err := kubernetes.NewForConfig(cfg)
+		testClient = client
+		return err
+	}, &skipReason))
 }
 
 // countWrites counts the requests that are not reads.

@@ -3,12 +3,9 @@ package install
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"k8s.io/client-go/rest"
 
@@ -26,34 +23,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	if mayskip, err := localcluster.TestBinaries(); err != nil {
-		if mayskip {
-			skipReason = fmt.Sprintf("BULKHEAD_SKIP_E2E=1: %v", err)
-			return m.Run()
-		}
-		fmt.Fprintf(os.Stderr, "install: %v\nrun hack/build-control-plane.sh (or make test) first; outside CI, BULKHEAD_SKIP_E2E=1 skips the cluster tests\n", err)
-		return 1
-	}
-	tmp, err := os.MkdirTemp("", "bulkhead-install-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cluster, err := localcluster.Start(ctx, localcluster.Options{DataDir: filepath.Join(tmp, "cluster"), Log: os.Stderr})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start local control plane:", err)
-		return 1
-	}
-	defer cluster.Stop()
-	testCluster = cluster
-	return m.Run()
+	os.Exit(localcluster.RunTests(m, "install", func(_ context.Context, c *localcluster.Cluster) error {
+		testCluster = c
+		return nil
+	}, &skipReason))
 }
 
 // needCluster skips a test when the cluster was skipped, and returns the

@@ -46,40 +46,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	if mayskip, err := localcluster.TestBinaries(); err != nil {
-		if mayskip {
-			skipReason = fmt.Sprintf("BULKHEAD_SKIP_E2E=1: %v", err)
-			return m.Run()
-		}
-		fmt.Fprintf(os.Stderr, "crd: %v\nrun hack/build-control-plane.sh (or make test) first; outside CI, BULKHEAD_SKIP_E2E=1 skips the cluster tests\n", err)
-		return 1
-	}
-	tmp, err := os.MkdirTemp("", "bulkhead-crd-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cluster, err := localcluster.Start(ctx, localcluster.Options{DataDir: filepath.Join(tmp, "cluster"), Log: os.Stderr})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start local control plane:", err)
-		return 1
-	}
-	defer cluster.Stop()
-	e, err := install(ctx, cluster)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "crd:", err)
-		return 1
-	}
-	shared = e
-	return m.Run()
+	os.Exit(localcluster.RunTests(m, "crd", func(ctx context.Context, c *localcluster.Cluster) error {
+		e, err := install(ctx, c)
+		shared = e
+		return err
+	}, &skipReason))
 }
 
 // install creates every CRD of crdDir, waits until each is Established (so
