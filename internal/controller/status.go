@@ -87,21 +87,28 @@ func (r *TenantReconciler) verify(ctx context.Context, tn *v1alpha1.Tenant, t v1
 	last, known := r.verified[tn.Name]
 	r.mu.Unlock()
 	rev := r.rbacRevision.Load()
-	if v := st.Verification; v != nil && !changed && (!known || last.fingerprint == fp) {
+	if v := st.Verification; v != nil && !changed && (!known || last.fingerprint == fp) && last.failures == 0 {
+		interval := r.VerifyInterval
+		if v.Failed > 0 {
+			interval = retryFailing(0, r.VerifyInterval)
+		}
 		age := now.Sub(v.Time.Time)
-		if age < r.VerifyInterval {
+		if age < interval {
 			if !known {
 				// First sight since this process started: what the last
 				// verification saw is unknown; changes from here on count.
 				r.remember(tn.Name, verifiedState{fingerprint: fp})
 			}
-			return wait.Jitter(r.VerifyInterval-age, 0.1)
+			return wait.Jitter(interval-age, 0.1)
 		}
-		if known && last.revision == rev {
+		if known && last.revision == rev && v.Failed == 0 {
 			// No Role or binding anywhere changed since: the authorizer
 			// would answer every review the same.
 			return wait.Jitter(r.VerifyInterval, 0.1)
 		}
+	}
+	if known && last.failures > 0 && last.fingerprint == fp && c != nil && c.ObservedGeneration == tn.Generation && now.Before(last.retryAt) {
+		return last.retryAt.Sub(now)
 	}
 	rep, err := r.Verify(ctx, t, r.others(ctx, t.Spec.Namespace))
 	if err != nil {
@@ -111,6 +118,22 @@ func (r *TenantReconciler) verify(ctx context.Context, tn *v1alpha1.Tenant, t v1
 		return time.Minute
 	}
 	failures := rep.Failures()
+	reported := c != nil && c.Status == metav1.ConditionFalse
+	if len(failures) == 0 {
+		last.failures = 0
+	} else {
+		last.failures++
+	}
+	if last.failures == 1 && !reported {
+		// The API server's authorizer follows RBAC objects through an
+		// informer: a review right after a repair can still see the old
+		// rules. A failure is reported once a second run confirms it.
+		retry := retryFailing(0, r.VerifyInterval)
+		r.remember(tn.Name, verifiedState{fingerprint: fp, revision: rev, failures: 1, retryAt: now.Add(retry)})
+		r.setCondition(tn, st, metav1.Condition{Type: v1alpha1.ConditionVerified, Status: metav1.ConditionUnknown,
+			Reason: v1alpha1.ReasonPending, Message: fmt.Sprintf("%d of %d checks failed; confirming in %s", len(failures), len(rep.Checks), retry)}, "")
+		return retry
+	}
 	v := &v1alpha1.VerificationStatus{Time: metav1.NewTime(now), Passed: len(rep.Checks) - len(failures), Failed: len(failures)}
 	for _, f := range failures {
 		if len(v.Failures) == v1alpha1.MaxStatusItems {
@@ -130,14 +153,43 @@ func (r *TenantReconciler) verify(ctx context.Context, tn *v1alpha1.Tenant, t v1
 		r.Metrics.verified("passed")
 	}
 	r.setCondition(tn, st, *c, metav1.ConditionFalse)
-	r.remember(tn.Name, verifiedState{fingerprint: fp, revision: rev})
-	return wait.Jitter(r.VerifyInterval, 0.1)
+	next := wait.Jitter(r.VerifyInterval, 0.1)
+	if last.failures > 0 {
+		next = retryFailing(last.failures-1, r.VerifyInterval)
+	}
+	r.remember(tn.Name, verifiedState{fingerprint: fp, revision: rev, failures: last.failures, retryAt: now.Add(next)})
+	return next
+}
+
+// retryFailing is how long a tenant whose checks fail waits for its next
+// verification: 5 s after the first failure, doubling to at most 5 minutes
+// (or the interval, when that is shorter), so a fix made by hand shows
+// within minutes however it was made.
+func retryFailing(n int, interval time.Duration) time.Duration {
+	d := 5 * time.Second
+	for ; n > 0 && d < 5*time.Minute; n-- {
+		d *= 2
+	}
+	return min(d, 5*time.Minute, interval)
 }
 
 // verifiedState is what a tenant's last verification saw.
 type verifiedState struct {
 	fingerprint string // rbacFingerprint of its namespace
 	revision    uint64 // rbacRevision
+	failures    int    // consecutive verifications with failed checks
+	retryAt     time.Time
+}
+
+// changedAgain starts a tenant's count of failed verifications anew: it
+// changed, so its next failure needs confirming again.
+func (r *TenantReconciler) changedAgain(tenant string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s, ok := r.verified[tenant]; ok {
+		s.failures, s.retryAt = 0, time.Time{}
+		r.verified[tenant] = s
+	}
 }
 
 func (r *TenantReconciler) remember(tenant string, s verifiedState) {

@@ -148,6 +148,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		r.setCondition(&tn, st, metav1.Condition{Type: v1alpha1.ConditionVerified, Status: metav1.ConditionUnknown,
 			Reason: v1alpha1.ReasonPending, Message: "the tenant changed; verification follows"}, "")
 		next = r.verifyDelay(cs.Pending())
+		r.changedAgain(tn.Name)
 	default:
 		next = r.verify(ctx, &tn, t, st)
 	}
