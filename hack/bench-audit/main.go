@@ -7,8 +7,10 @@
 // audit.WriteJSON to a file, in a child process so that its peak RSS is the
 // pipeline's own) and -o html (the page's size, the time to write it and
 // the time headless Chromium takes to load it and expand the first closed
-// findings group). It reports figures and ratios, never pass/fail on time
-// (make bench).
+// findings group). Last, as a user runs it: the whole world loaded into a
+// local API server and the bulkhead binary auditing it (-o json, -o html),
+// one process each, against kubectl reading the same kinds in the same run.
+// It reports figures and ratios, never pass/fail on time (make bench).
 package main
 
 import (
@@ -39,6 +41,9 @@ type options struct {
 	concurrency   int
 	skipSAR       bool
 	skipHTML      bool
+	skipLive      bool
+	keep          bool
+	onlyLive      bool
 	jsonChild     string
 }
 
@@ -52,6 +57,9 @@ func main() {
 	flag.IntVar(&o.concurrency, "concurrency", 32, "concurrent SubjectAccessReviews")
 	flag.BoolVar(&o.skipSAR, "skip-sar", false, "skip the API server comparison")
 	flag.BoolVar(&o.skipHTML, "skip-html", false, "skip writing the HTML page and opening it in Chromium")
+	flag.BoolVar(&o.skipLive, "skip-live", false, "skip loading the whole world into a local API server and running bulkhead audit against it")
+	flag.BoolVar(&o.onlyLive, "only-live", false, "measure only the live world (bulkhead audit as a process against a local API server)")
+	flag.BoolVar(&o.keep, "keep", false, "leave the live world's control plane running (it prints how to stop it)")
 	flag.StringVar(&o.jsonChild, "json-child", "", "internal: run the audit, stream its JSON to this file and print the costs")
 	flag.Parse()
 	if os.Getenv("GOGC") == "" {
@@ -88,6 +96,9 @@ func run(ctx context.Context, o options) error {
 		len(snap.Namespaces), len(snap.RoleBindings), len(snap.Roles), len(snap.ClusterRoles), len(snap.ClusterRoleBindings),
 		len(snap.ServiceAccounts), runtime.GOMAXPROCS(0), gc)
 
+	if o.onlyLive {
+		return measureLive(ctx, o, snap)
+	}
 	report, median, peak, err := timeAudit(snap, tenants, o.runs)
 	if err != nil {
 		return err
@@ -120,6 +131,11 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("who-can: %s per question (mean of %d, %.1f holders each); %d subjects in the cluster\n",
 		us(whoCan), len(questions), float64(holders)/float64(len(questions)), eng.Stats().Subjects)
 
+	if !o.skipLive {
+		if err := measureLive(ctx, o, snap); err != nil {
+			return err
+		}
+	}
 	if o.skipSAR {
 		return nil
 	}

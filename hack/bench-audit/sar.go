@@ -5,11 +5,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -160,12 +163,33 @@ func load(ctx context.Context, c kubernetes.Interface, w *audit.Snapshot, n, wor
 			jobs = append(jobs, func() error { _, err := c.CoreV1().Namespaces().Create(ctx, &o, opts); return err })
 		}
 	}
+	// The world's operators run as ServiceAccounts its files do not hold:
+	// on a cluster they exist (else every operator binding is dangling).
+	extra := map[string]bool{}
+	var operators []corev1.ServiceAccount
+	for _, b := range w.ClusterRoleBindings {
+		for _, s := range b.Subjects {
+			if s.Kind == rbacv1.ServiceAccountKind && !slices.ContainsFunc(w.Namespaces, func(ns corev1.Namespace) bool { return ns.Name == s.Namespace }) {
+				if !extra[s.Namespace] {
+					extra[s.Namespace] = true
+					jobs = append(jobs, func() error {
+						_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.Namespace}}, opts)
+						return err
+					})
+				}
+				operators = append(operators, corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace}})
+			}
+		}
+	}
 	created := 0
 	if err := parallel(len(jobs), workers, func(i int) error { return ignoreExists(jobs[i]()) }); err != nil {
 		return 0, err
 	}
 	created += len(jobs)
 	jobs = jobs[:0]
+	for _, o := range operators {
+		jobs = append(jobs, func() error { _, err := c.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, &o, opts); return err })
+	}
 	for _, o := range w.ServiceAccounts {
 		if keep[o.Namespace] {
 			jobs = append(jobs, func() error { _, err := c.CoreV1().ServiceAccounts(o.Namespace).Create(ctx, &o, opts); return err })

@@ -184,7 +184,12 @@ func (a *auditor) missingSubjects(ref access.BindingRef, subjects []rbacv1.Subje
 		ns := cmp.Or(s.Namespace, ref.Namespace)
 		if ns != "" && !known[ns] {
 			if !SystemNamespace(ns) && ns != "kube-public" {
-				dangling[saSubject(ns, s.Name)] = appendUnique(dangling[saSubject(ns, s.Name)], ref)
+				// A binding's subjects come together: comparing with the
+				// last ref dedupes without scanning thousands of them.
+				k := saSubject(ns, s.Name)
+				if refs := dangling[k]; len(refs) == 0 || refs[len(refs)-1] != ref {
+					dangling[k] = append(refs, ref)
+				}
 			}
 			continue
 		}
