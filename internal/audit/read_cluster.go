@@ -11,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 
@@ -33,11 +34,11 @@ func ReadCluster(ctx context.Context, client kubernetes.Interface, source string
 	// (50,000 RoleBindings: 10 LISTs instead of 100, 0.8 s instead of 2.1 s).
 	all := metav1.ListOptions{Limit: read.SnapshotPageSize}
 	g.Go(func() (err error) {
-		l.Namespaces.Items, err = read.All[corev1.Namespace](ctx, nil, client.CoreV1().Namespaces().List, all)
+		l.Namespaces.Items, err = listTrimmed[corev1.Namespace](ctx, client.CoreV1().Namespaces().List, all)
 		return wrapList(err, "namespaces")
 	})
 	g.Go(func() (err error) {
-		l.ServiceAccounts.Items, err = read.All[corev1.ServiceAccount](ctx, nil, client.CoreV1().ServiceAccounts("").List, all)
+		l.ServiceAccounts.Items, err = listTrimmed[corev1.ServiceAccount](ctx, client.CoreV1().ServiceAccounts("").List, all)
 		return wrapList(err, "serviceaccounts")
 	})
 	g.Go(func() error {
@@ -51,35 +52,35 @@ func ReadCluster(ctx context.Context, client kubernetes.Interface, source string
 		return wrapList(err, "secrets")
 	})
 	g.Go(func() (err error) {
-		l.NetworkPolicies.Items, err = read.All[networkingv1.NetworkPolicy](ctx, nil, client.NetworkingV1().NetworkPolicies("").List, all)
+		l.NetworkPolicies.Items, err = listTrimmed[networkingv1.NetworkPolicy](ctx, client.NetworkingV1().NetworkPolicies("").List, all)
 		return wrapList(err, "networkpolicies")
 	})
 	g.Go(func() (err error) {
-		l.ResourceQuotas.Items, err = read.All[corev1.ResourceQuota](ctx, nil, client.CoreV1().ResourceQuotas("").List, all)
+		l.ResourceQuotas.Items, err = listTrimmed[corev1.ResourceQuota](ctx, client.CoreV1().ResourceQuotas("").List, all)
 		return wrapList(err, "resourcequotas")
 	})
 	g.Go(func() (err error) {
-		l.Roles.Items, err = read.All[rbacv1.Role](ctx, nil, client.RbacV1().Roles("").List, all)
+		l.Roles.Items, err = listTrimmed[rbacv1.Role](ctx, client.RbacV1().Roles("").List, all)
 		return wrapList(err, "roles")
 	})
 	g.Go(func() (err error) {
-		l.ClusterRoles.Items, err = read.All[rbacv1.ClusterRole](ctx, nil, client.RbacV1().ClusterRoles().List, all)
+		l.ClusterRoles.Items, err = listTrimmed[rbacv1.ClusterRole](ctx, client.RbacV1().ClusterRoles().List, all)
 		return wrapList(err, "clusterroles")
 	})
 	g.Go(func() (err error) {
-		l.RoleBindings.Items, err = read.All[rbacv1.RoleBinding](ctx, nil, client.RbacV1().RoleBindings("").List, all)
+		l.RoleBindings.Items, err = listTrimmed[rbacv1.RoleBinding](ctx, client.RbacV1().RoleBindings("").List, all)
 		return wrapList(err, "rolebindings")
 	})
 	g.Go(func() (err error) {
-		l.ClusterRoleBindings.Items, err = read.All[rbacv1.ClusterRoleBinding](ctx, nil, client.RbacV1().ClusterRoleBindings().List, all)
+		l.ClusterRoleBindings.Items, err = listTrimmed[rbacv1.ClusterRoleBinding](ctx, client.RbacV1().ClusterRoleBindings().List, all)
 		return wrapList(err, "clusterrolebindings")
 	})
 	g.Go(func() (err error) {
-		l.AdmissionPolicyBindings.Items, err = read.All[admissionregistrationv1.ValidatingAdmissionPolicyBinding](ctx, nil, client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().List, all)
+		l.AdmissionPolicyBindings.Items, err = listTrimmed[admissionregistrationv1.ValidatingAdmissionPolicyBinding](ctx, client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().List, all)
 		return wrapList(err, "validatingadmissionpolicybindings")
 	})
 	g.Go(func() (err error) {
-		l.AdmissionPolicies.Items, err = read.All[admissionregistrationv1.ValidatingAdmissionPolicy](ctx, nil, client.AdmissionregistrationV1().ValidatingAdmissionPolicies().List, all)
+		l.AdmissionPolicies.Items, err = listTrimmed[admissionregistrationv1.ValidatingAdmissionPolicy](ctx, client.AdmissionregistrationV1().ValidatingAdmissionPolicies().List, all)
 		return wrapList(err, "validatingadmissionpolicies")
 	})
 	g.Go(func() error {
@@ -105,6 +106,28 @@ func ReadCluster(ctx context.Context, client kubernetes.Interface, source string
 	snap := l.Snapshot(source, resources)
 	snap.KubernetesVersion = version
 	return snap, warnings, nil
+}
+
+// listTrimmed lists every object of a kind and drops, page by page, what
+// the audit never reads and a cluster's objects carry a lot of: their
+// managedFields and kubectl's last-applied-configuration annotation (a
+// copy of the whole object). At 50,000 RoleBindings that is most of the
+// snapshot's memory.
+func listTrimmed[T any, PT interface {
+	*T
+	metav1.Object
+}, L runtime.Object](ctx context.Context, list read.List[L], opts metav1.ListOptions) ([]T, error) {
+	var out []T
+	err := read.Each(ctx, nil, list, opts, func(item *T) error {
+		m := PT(item)
+		m.SetManagedFields(nil)
+		if a := m.GetAnnotations(); a != nil {
+			delete(a, corev1.LastAppliedConfigAnnotation)
+		}
+		out = append(out, *item)
+		return nil
+	})
+	return out, err
 }
 
 func wrapList(err error, resource string) error {

@@ -109,6 +109,9 @@ func (o *auditOptions) run(cmd *cobra.Command, s Streams, f *factory, failOn aud
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(audit.GCPercent))
 	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(audit.MemoryLimit))
+	}
 	snap, tenants, err := o.load(ctx, s, f)
 	if err != nil {
 		return err
