@@ -143,9 +143,13 @@ func grantWeight(rules []rbacv1.PolicyRule, exists, cluster bool) (Severity, str
 // typo; "" otherwise.
 func closestNamespace(ns string, known map[string]bool, tenants map[string]int) string {
 	best, bestD := "", 0
+	limit := max(1, min(3, len(ns)/3))
 	for cand := range known {
+		if diff := len(cand) - len(ns); diff > limit || -diff > limit {
+			continue // the distance is at least the difference in length
+		}
 		d := editDistance(ns, cand)
-		if d == 0 || d > max(1, min(3, len(ns)/3)) {
+		if d == 0 || d > limit {
 			continue
 		}
 		_, isTenant := tenants[cand]
