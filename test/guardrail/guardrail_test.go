@@ -75,6 +75,7 @@ func TestFirstApplyHoldsAdminUntilPolicyEnforced(t *testing.T) {
 	if n := reqs.count(http.MethodPost, "/selfsubjectreviews"); n != 1 {
 		t.Errorf("the first apply asked who it is %d times, want 1 (one probe)", n)
 	}
+	reqs.probedBeforeAdmin(t, admin)
 	// The probe's own grant is gone.
 	if _, err := client.RbacV1().Roles(ns).Get(ctx, "bulkhead-guardrail-probe", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("role bulkhead-guardrail-probe after the apply: %v, want not found", err)
@@ -103,6 +104,51 @@ func TestFirstApplyHoldsAdminUntilPolicyEnforced(t *testing.T) {
 	if _, err := client.RbacV1().RoleBindings(ns).Get(ctx, deputy, metav1.GetOptions{}); err != nil {
 		names := bindingNames(ctx, t, client)
 		t.Errorf("the second admin's binding: %v (bindings in %s: %v)", err, ns, names)
+	}
+}
+
+// TestControllerHoldsAdminUntilPolicyEnforced goes the controller's way:
+// ReconcileShared writes the policy, then one tenant is reconciled by
+// another Reconciler sharing the Enforcement (the controller's Live and
+// Adopting), as the controller's ServiceAccount with its ClusterRole, whom
+// the policy is not exempting: the probe goes as bulkhead itself.
+func TestControllerHoldsAdminUntilPolicyEnforced(t *testing.T) {
+	c := freshCluster(t)
+	ctx := t.Context()
+	admin, err := kubernetes.NewForConfig(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bindControllerRole(ctx, t, admin)
+	var reqs requests
+	cfg := c.RESTConfig()
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: controllerUser}
+	cfg.Wrap(reqs.wrap)
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitAllowed(ctx, t, client)
+	ts, err := spec.Parse("team.yaml", []byte(teamSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enf := &apply.Enforcement{}
+	live := apply.New(client, apply.Options{Enforcement: enf})
+	adopting := apply.New(client, apply.Options{Adopt: true, Enforcement: enf})
+
+	reqs.reset()
+	a := startAttack(t, c)
+	shared := live.ReconcileShared(ctx)
+	cs := adopting.Reconcile(ctx, ts[0].Tenant, apply.Scope{TenantSet: v1alpha1.ControllerTenantSet})
+	a.stop(t)
+	if shared.Err != nil || cs.Err != nil {
+		t.Fatalf("reconcile: shared %v, tenant %v", shared.Err, cs.Err)
+	}
+	a.check(ctx, t, admin)
+	reqs.probedBeforeAdmin(t, "lead@example.com")
+	if n := reqs.count(http.MethodPatch, "/roles/bulkhead-guardrail-probe"); n != 0 {
+		t.Errorf("the controller's identity is not exempt from the policy, yet the probe granted itself a role (%d writes)", n)
 	}
 }
 
@@ -282,7 +328,11 @@ type requests struct {
 func (r *requests) wrap(next http.RoundTripper) http.RoundTripper {
 	return roundTripper(func(req *http.Request) (*http.Response, error) {
 		r.mu.Lock()
-		r.seen = append(r.seen, req.Method+" "+req.URL.Path)
+		line := req.Method + " " + req.URL.Path
+		if q := req.URL.Query().Get("dryRun"); q != "" {
+			line += "?dryRun=" + q
+		}
+		r.seen = append(r.seen, line)
 		r.mu.Unlock()
 		return next.RoundTrip(req)
 	})
@@ -309,6 +359,27 @@ func (r *requests) count(method, suffix string) int {
 		}
 	}
 	return n
+}
+
+// probedBeforeAdmin fails the test unless the admin's RoleBinding was
+// written only after the last dry-run probe: the one the policy refused.
+func (r *requests) probedBeforeAdmin(t *testing.T, user string) {
+	t.Helper()
+	binding := "/rolebindings/" + v1alpha1.BindingName(v1alpha1.Member{Kind: v1alpha1.UserMember, Name: user, Role: v1alpha1.AdminRole})
+	lastProbe, firstAdmin := -1, -1
+	seen := r.all()
+	for i, s := range seen {
+		if strings.HasPrefix(s, http.MethodPost+" ") && strings.HasSuffix(s, "/rolebindings?dryRun=All") {
+			lastProbe = i
+		}
+		if firstAdmin < 0 && strings.HasSuffix(s, binding) && !strings.HasPrefix(s, http.MethodGet+" ") {
+			firstAdmin = i
+		}
+	}
+	if lastProbe < 0 || firstAdmin < 0 || firstAdmin < lastProbe {
+		t.Errorf("want the admin's binding written after the last probe; last probe at %d, first write of %s at %d in %v",
+			lastProbe, binding, firstAdmin, seen)
+	}
 }
 
 // writes counts the requests that are not reads.
