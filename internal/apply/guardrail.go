@@ -92,26 +92,20 @@ func isPolicy(ref Ref) bool {
 	return ref.Kind == "ValidatingAdmissionPolicy" || ref.Kind == "ValidatingAdmissionPolicyBinding"
 }
 
-// notePolicyWrites looks at the cluster stage's changes once they are made:
-// a policy written marks the Enforcement unconfirmed; a policy that could
-// not be written comes back as the reason to hold back admin bindings.
+// notePolicyWrites looks at the policy's changes of the cluster stage once
+// they are made: a policy written marks the Enforcement unconfirmed; a
+// policy that could not be written comes back as the reason to hold back
+// admin bindings.
 func (r *Reconciler) notePolicyWrites(changes []*Change) error {
-	if r.opts.DryRun {
+	if r.opts.DryRun || len(changes) == 0 {
 		return nil
 	}
+	r.enf.written() // a failed write may have reached the server too
 	var failed []error
-	written := false
 	for _, c := range changes {
-		if !isPolicy(c.Object) {
-			continue
-		}
-		written = true // a failed write may have reached the server too
 		if c.Err != nil {
 			failed = append(failed, c.Err)
 		}
-	}
-	if written {
-		r.enf.written()
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("the admission policy that limits tenant admins was not written: %w", errors.Join(failed...))

@@ -271,15 +271,17 @@ func (r *Reconciler) Execute(ctx context.Context, p *Plan) []ChangeSet {
 			r.report(*c)
 		})
 		if stage(st) == stageCluster {
-			written := make([]*Change, 0, len(jobs))
+			var policy []*Change
 			for _, j := range jobs {
 				c := &p.Sets[j.set].Changes[j.change]
 				if c.Object.Kind == "Namespace" && c.Err != nil {
 					failedNS[c.Object.Name] = c.Err
 				}
-				written = append(written, c)
+				if isPolicy(c.Object) {
+					policy = append(policy, c)
+				}
 			}
-			policyErr = r.notePolicyWrites(written)
+			policyErr = r.notePolicyWrites(policy)
 		}
 	}
 	for i := range p.Sets {

@@ -76,6 +76,7 @@ func TestFirstApplyHoldsAdminUntilPolicyEnforced(t *testing.T) {
 		t.Errorf("the first apply asked who it is %d times, want 1 (one probe)", n)
 	}
 	reqs.probedBeforeAdmin(t, admin)
+	t.Logf("%d dry-run probes before the policy was enforced", reqs.count(http.MethodPost, "/rolebindings?dryRun=All"))
 	// The probe's own grant is gone.
 	if _, err := client.RbacV1().Roles(ns).Get(ctx, "bulkhead-guardrail-probe", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("role bulkhead-guardrail-probe after the apply: %v, want not found", err)
