@@ -57,8 +57,11 @@ func (p *planner) want(tenant, ns string, objs []render.Object) {
 	cs := ChangeSet{Tenant: tenant, Namespace: ns, Changes: make([]Change, len(objs))}
 	for i, o := range objs {
 		st := stageNamespaced
-		if deref(o.GetNamespace()) == "" {
+		switch {
+		case deref(o.GetNamespace()) == "":
 			st = stageCluster
+		case isAdminBinding(o):
+			st = stageAdmins
 		}
 		cs.Changes[i] = Change{Object: RefOf(o), Action: Created, desired: o, stage: st, set: len(p.sets)}
 		p.byKey[cs.Changes[i].Object.key()] = &cs.Changes[i]

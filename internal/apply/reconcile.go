@@ -48,6 +48,14 @@ type Options struct {
 	// that needs nothing costs no request. Such a plan may be stale; the
 	// controller executes only plans read from the API server.
 	Lister Lister
+	// PolicyTimeout bounds the wait for the API server to enforce an
+	// admission policy this run wrote before admin RoleBindings are
+	// written; 0 means DefaultPolicyTimeout.
+	PolicyTimeout time.Duration
+	// Enforcement is shared by the Reconcilers of one cluster so that the
+	// policy one writes holds back the admin RoleBindings of all; nil
+	// gives the Reconciler its own.
+	Enforcement *Enforcement
 }
 
 // Lister fills list (a typed list such as *rbacv1.RoleBindingList) with the
@@ -79,6 +87,7 @@ type Reconciler struct {
 	client   kubernetes.Interface
 	kinds    map[string]kind
 	opts     Options
+	enf      *Enforcement
 	reportMu sync.Mutex // Progress is called from one goroutine at a time
 }
 
@@ -90,7 +99,11 @@ func New(client kubernetes.Interface, opts Options) *Reconciler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Reconciler{client: client, kinds: kinds(client), opts: opts}
+	enf := opts.Enforcement
+	if enf == nil {
+		enf = &Enforcement{}
+	}
+	return &Reconciler{client: client, kinds: kinds(client), opts: opts, enf: enf}
 }
 
 // Plan is what reconciling a set of tenants takes, read from the cluster
@@ -195,7 +208,8 @@ func (r *Reconciler) Plan(ctx context.Context, tenants []v1alpha1.Tenant, shared
 // stage orders the writes of a run across all tenants: namespaces exist
 // before anything is created in them, access is taken away before new
 // access is granted (a demoted member never holds both roles), guardrails
-// go only after the objects they guard are in place.
+// go only after the objects they guard are in place, and admin RoleBindings
+// only once the admission policy limiting admins is enforced (guardrail.go).
 type stage int
 
 const (
@@ -204,16 +218,19 @@ const (
 	stageBindings                 // RoleBindings deleted
 	stageRoles                    // Roles deleted
 	stageNamespaced               // namespaced objects applied
+	stageAdmins                   // admin RoleBindings applied, once the admission policy is enforced
 	stageGuardrails               // quotas, limits, network policies deleted
 	stageNamespaces               // namespaces cordoned or deleted
 	stages
 )
 
+// job is one change of a plan: its ChangeSet's and its own index.
+type job struct{ set, change int }
+
 // Execute carries out a plan: every change of every tenant without
 // conflicts, stage by stage, each stage with a bounded pool of workers.
 // It returns the plan's ChangeSets with what happened.
 func (r *Reconciler) Execute(ctx context.Context, p *Plan) []ChangeSet {
-	type job struct{ set, change int }
 	var byStage [stages][]job
 	for si := range p.Sets {
 		cs := &p.Sets[si]
@@ -232,15 +249,19 @@ func (r *Reconciler) Execute(ctx context.Context, p *Plan) []ChangeSet {
 	// A tenant whose Namespace could not be written gets none of its
 	// namespaced objects: they would only fail too.
 	failedNS := map[string]error{}
+	var policyErr error
 	for st := range stages {
 		jobs := byStage[st]
-		if stage(st) == stageNamespaced {
+		if stage(st) == stageNamespaced || stage(st) == stageAdmins {
 			for _, j := range jobs {
 				c := &p.Sets[j.set].Changes[j.change]
 				if err := failedNS[c.Object.Namespace]; err != nil {
 					c.Action, c.Err = Failed, &TransientError{Object: c.Object, Err: fmt.Errorf("not written: namespace %s was not written", c.Object.Namespace)}
 				}
 			}
+		}
+		if stage(st) == stageAdmins {
+			r.holdAdmins(ctx, p, jobs, policyErr)
 		}
 		r.parallel(ctx, len(jobs), func(i int) {
 			c := &p.Sets[jobs[i].set].Changes[jobs[i].change]
@@ -250,11 +271,17 @@ func (r *Reconciler) Execute(ctx context.Context, p *Plan) []ChangeSet {
 			r.report(*c)
 		})
 		if stage(st) == stageCluster {
+			var policy []*Change
 			for _, j := range jobs {
-				if c := p.Sets[j.set].Changes[j.change]; c.Object.Kind == "Namespace" && c.Err != nil {
+				c := &p.Sets[j.set].Changes[j.change]
+				if c.Object.Kind == "Namespace" && c.Err != nil {
 					failedNS[c.Object.Name] = c.Err
 				}
+				if isPolicy(c.Object) {
+					policy = append(policy, c)
+				}
 			}
+			policyErr = r.notePolicyWrites(policy)
 		}
 	}
 	for i := range p.Sets {

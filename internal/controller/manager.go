@@ -156,13 +156,16 @@ func New(cfg *rest.Config, opts Options) (manager.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	enf := &apply.Enforcement{}
 	r := &TenantReconciler{
 		Client:    mgr.GetClient(),
 		Clientset: clientset,
-		Live:      apply.New(clientset, apply.Options{}),
-		Adopting:  apply.New(clientset, apply.Options{Adopt: true}),
-		Cached:    apply.New(clientset, apply.Options{Lister: cacheLister(mgr.GetCache()), DryRun: true}),
-		Recorder:  mgr.GetEventRecorderFor(EventSource),
+		// One Enforcement: the policy Live writes holds back the admin
+		// RoleBindings Adopting writes too.
+		Live:     apply.New(clientset, apply.Options{Enforcement: enf}),
+		Adopting: apply.New(clientset, apply.Options{Adopt: true, Enforcement: enf}),
+		Cached:   apply.New(clientset, apply.Options{Lister: cacheLister(mgr.GetCache()), DryRun: true}),
+		Recorder: mgr.GetEventRecorderFor(EventSource),
 		Verify: func(ctx context.Context, t v1alpha1.Tenant, others []string) (*verify.Report, error) {
 			return verify.Review(ctx, clientset, t, others, verify.Options{}) // others are already chosen
 		},

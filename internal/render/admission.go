@@ -1,6 +1,9 @@
 package render
 
 import (
+	"slices"
+	"strings"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	admissionregistrationv1ac "k8s.io/client-go/applyconfigurations/admissionregistration/v1"
@@ -72,3 +75,13 @@ func admissionPolicy() []Object {
 // RoleBindingPolicyRules are the CEL validations of the admission policy:
 // what an auditor compares a cluster's policy with before trusting it.
 func RoleBindingPolicyRules() []string { return []string{roleRule, subjectRule} }
+
+// ExemptFromRoleBindingPolicy reports whether the admission policy's match
+// condition lets a request of this user through unchecked: what apply asks
+// before it uses its own identity to see whether the policy is enforced.
+// It says in Go what exemptCondition says in CEL.
+func ExemptFromRoleBindingPolicy(username string, groups []string) bool {
+	return slices.Contains(groups, "system:masters") ||
+		strings.HasPrefix(username, "system:serviceaccount:kube-system:") ||
+		username == "system:kube-controller-manager"
+}
