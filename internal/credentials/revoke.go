@@ -39,6 +39,7 @@ type Client interface {
 // may keep working that long.
 func Revoke(ctx context.Context, c Client, ns, sa string, labels map[string]string, recreate bool) (Revoked, error) {
 	var out Revoked
+	ctx = quiet(ctx) // the token Secrets listed hold tokens
 	secrets, err := c.Secrets(ns).List(ctx, metav1.ListOptions{FieldSelector: "type=" + string(corev1.SecretTypeServiceAccountToken)})
 	if err != nil {
 		return out, fmt.Errorf("list token secrets in %s: %w", ns, err)
