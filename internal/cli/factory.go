@@ -65,11 +65,13 @@ func (f *factory) client() (kubernetes.Interface, *rest.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	pb := rest.CopyConfig(cfg)
 	if klog.V(8).Enabled() {
-		c, err := kubernetes.NewForConfig(cfg)
+		pb.ContentType = "application/json"
+		pb.AcceptContentTypes = "application/json"
+		c, err := kubernetes.NewForConfig(pb)
 		return c, cfg, err
 	}
-	pb := rest.CopyConfig(cfg)
 	pb.ContentType = "application/vnd.kubernetes.protobuf"
 	pb.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	c, err := kubernetes.NewForConfig(pb)
