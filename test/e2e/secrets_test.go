@@ -51,10 +51,25 @@ var (
 	encodedJWTLike = regexp.MustCompile(`ZXlK[A-Za-z0-9+/]{8,}`)
 )
 
+// hexColumn is the text column of a hex dump line, as client-go logs a
+// protobuf body: 16 bytes a line, so a token is split across lines.
+var hexColumn = regexp.MustCompile(`(?m)^\s*[0-9a-f]{8}  (?:[0-9a-f]{2} {1,2}| {3,4}){16} ?\|(.{1,16})\|$`)
+
+// dehexed joins the text columns of every hex dump in text.
+func dehexed(text string) string {
+	var b strings.Builder
+	for _, m := range hexColumn.FindAllStringSubmatch(text, -1) {
+		b.WriteString(m[1])
+	}
+	return b.String()
+}
+
 // leaks lists where text shows one of tokens (whole, in base64, or its
-// payload or signature alone) or anything that looks like a token.
+// payload or signature alone), also across the lines of a hex dump, or
+// anything that looks like a token.
 func leaks(text string, tokens []string) []string {
 	var out []string
+	text += "\n" + dehexed(text)
 	for i, tok := range tokens {
 		parts := strings.Split(tok, ".")
 		needles := map[string]string{"token": tok, "base64 token": base64.StdEncoding.EncodeToString([]byte(tok))}
