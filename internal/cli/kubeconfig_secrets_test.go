@@ -106,3 +106,22 @@ func TestKubeconfigOutputPathRefusedMore(t *testing.T) {
 		t.Errorf("something was written in %s: %v", ro, entries)
 	}
 }
+
+func TestVerbosityRange(t *testing.T) {
+	for _, v := range []string{"-1", "10"} {
+		out, errOut, code := run(t, "", "-v", v, "version")
+		if code != ExitInvalid || out != "" || errOut != "error: -v "+v+" is out of range: use 0 to 9\n" {
+			t.Errorf("-v %s: exit %d, stdout %q, stderr %q", v, code, out, errOut)
+		}
+	}
+}
+
+// TestErrorsAreRedacted checks that an error quoting something token-like
+// is printed without it: here a kubeconfig path made of a token.
+func TestErrorsAreRedacted(t *testing.T) {
+	tok := "eyJhbGciOiJSUzI1NiIsImtpZCI6IngifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6Ym9iOmJvYiJ9.c2lnbmF0dXJl"
+	_, errOut, code := run(t, "", "--kubeconfig", "/nonexistent/"+tok, "kubeconfig", "bob")
+	if code != ExitFailed || strings.Contains(errOut, tok[:12]) || !strings.Contains(errOut, "/nonexistent/<redacted>") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+}
