@@ -37,6 +37,8 @@ configuration; install it with bulkhead install.`,
   # As the install manifests run it
   bulkhead controller --leader-elect --metrics-bind-address=:8080 --health-probe-bind-address=:8081`,
 		Args: args(cobra.NoArgs),
+		// A daemon logs what it does: to stderr at every -v.
+		Annotations: map[string]string{logsAlways: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
 				return err
@@ -46,8 +48,7 @@ configuration; install it with bulkhead install.`,
 				return err
 			}
 			cmd.SilenceUsage = true
-			// A daemon logs what it does: klog to stderr at every -v.
-			klog.SetOutput(s.ErrOut)
+			// klog's output is set up by the root command (logsAlways).
 			ctrl.SetLogger(klog.NewKlogr())
 			return controller.Run(cmd.Context(), cfg, o.Options)
 		},

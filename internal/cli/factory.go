@@ -7,6 +7,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 )
 
 // factory turns the global --kubeconfig and --context flags into clients,
@@ -56,13 +57,21 @@ func (f *factory) clusterName() (string, error) {
 }
 
 // client returns a typed clientset that speaks protobuf, the cheapest encoding
-// for the client and the server.
+// for the client and the server; JSON at -v 8 and above, where client-go logs
+// bodies, so that they can be read (and credentials.LogFilter can see what
+// to leave out: it drops hex dumps of protobuf bodies).
 func (f *factory) client() (kubernetes.Interface, *rest.Config, error) {
 	cfg, err := f.restConfig()
 	if err != nil {
 		return nil, nil, err
 	}
 	pb := rest.CopyConfig(cfg)
+	if klog.V(8).Enabled() {
+		pb.ContentType = "application/json"
+		pb.AcceptContentTypes = "application/json"
+		c, err := kubernetes.NewForConfig(pb)
+		return c, cfg, err
+	}
 	pb.ContentType = "application/vnd.kubernetes.protobuf"
 	pb.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	c, err := kubernetes.NewForConfig(pb)

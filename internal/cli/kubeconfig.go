@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/apply"
@@ -39,7 +40,10 @@ func newKubeconfigCmd(s Streams, f *factory) *cobra.Command {
 		Long: `Issue a kubeconfig for one ServiceAccount member of a tenant. By default the token
 is a bound, expiring token from the TokenRequest API; --legacy-token creates the
 hand procedure's Secret-based token instead, which never expires until revoked.
-The server and CA come from your own kubeconfig's current context.
+The server and CA come from your own kubeconfig's current context; a
+context that skips TLS verification (insecure-skip-tls-verify) is refused
+unless --certificate-authority is given: a member's kubeconfig always
+verifies the server. The -o path is checked before any token is requested.
 
 A bound token lives at most the tenant's maximum token lifetime,
 spec.credentials.maxTokenTTL of the tenant or its TenantDefaults (168h unless
@@ -125,9 +129,21 @@ func (o *kubeconfigOptions) tokenTTL(ns *corev1.Namespace, tenant string, s Stre
 	return o.ttl, err
 }
 
+// legacyWarning is what --legacy-token prints on stderr first.
+const legacyWarning = "warning: a legacy token never expires and survives the person it is issued to: " +
+	"it keeps working after they leave, until you run `bulkhead revoke` or delete its Secret; " +
+	"prefer a bound token (without --legacy-token)\n"
+
 func (o *kubeconfigOptions) run(cmd *cobra.Command, s Streams, f *factory) error {
 	ctx := cmd.Context()
+	if o.legacy {
+		fmt.Fprint(s.ErrOut, legacyWarning)
+	}
 	client, cfg, err := f.client()
+	if err != nil {
+		return err
+	}
+	cl, err := o.cluster(f, cfg)
 	if err != nil {
 		return err
 	}
@@ -151,22 +167,6 @@ func (o *kubeconfigOptions) run(cmd *cobra.Command, s Streams, f *factory) error
 		}
 		if ttl, err = o.tokenTTL(ns, t.Name, s); err != nil {
 			return err
-		}
-	}
-	name, err := f.clusterName()
-	if err != nil {
-		return err
-	}
-	cl, err := kubeconfig.ClusterFromREST(name, cfg)
-	if err != nil {
-		return err
-	}
-	if o.server != "" {
-		cl.Server = o.server
-	}
-	if o.caFile != "" {
-		if cl.CAData, err = os.ReadFile(o.caFile); err != nil {
-			return invalid("read --certificate-authority: %v", err)
 		}
 	}
 
@@ -202,6 +202,33 @@ func (o *kubeconfigOptions) run(cmd *cobra.Command, s Streams, f *factory) error
 	}
 	fmt.Fprintf(s.ErrOut, "wrote %s for serviceaccount %s in %s with %s\n", o.output, sa, t.Spec.Namespace, what)
 	return nil
+}
+
+// cluster is where the kubeconfig points: the admin's context, --server and
+// --certificate-authority. It is refused before the cluster is contacted
+// when the member could reach it only without TLS verification.
+func (o *kubeconfigOptions) cluster(f *factory, cfg *rest.Config) (kubeconfig.Cluster, error) {
+	name, err := f.clusterName()
+	if err != nil {
+		return kubeconfig.Cluster{}, err
+	}
+	cl, err := kubeconfig.ClusterFromREST(name, cfg)
+	if err != nil {
+		return kubeconfig.Cluster{}, err
+	}
+	if o.server != "" {
+		cl.Server = o.server
+	}
+	if o.caFile != "" {
+		if cl.CAData, err = os.ReadFile(o.caFile); err != nil {
+			return kubeconfig.Cluster{}, invalid("read --certificate-authority: %v", err)
+		}
+	}
+	if err := cl.Check(); errors.Is(err, kubeconfig.ErrInsecure) {
+		return kubeconfig.Cluster{}, invalid("cluster %s in your kubeconfig skips TLS verification (insecure-skip-tls-verify), which a member's "+
+			"kubeconfig never does: pass --certificate-authority FILE with the CA bundle of %s", cl.Name, cl.Server)
+	}
+	return cl, nil
 }
 
 // pickMember returns the ServiceAccount to issue for: --member, or the only one.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bulkhead-dev/bulkhead/internal/credentials"
 	"github.com/bulkhead-dev/bulkhead/internal/spec"
 )
 
@@ -76,7 +77,7 @@ func RunAs(ctx context.Context, s Streams, name string, args []string) error {
 	if err != nil {
 		var ee *exitError
 		if !errors.As(err, &ee) || !ee.silent {
-			fmt.Fprintf(s.ErrOut, "error: %v\n", err)
+			fmt.Fprintf(s.ErrOut, "error: %s\n", credentials.Redact(err.Error()))
 		}
 	}
 	return err
@@ -112,7 +113,7 @@ the isolation with each member's own credentials.`,
 	f.addFlags(root)
 	var log logging
 	log.addFlags(root)
-	root.PersistentPreRunE = func(*cobra.Command, []string) error { return log.setup(s.ErrOut) }
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return log.setup(cmd, s.ErrOut) }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: ExitInvalid, err: fmt.Errorf("%w\nSee '%s --help'", err, c.CommandPath())}
 	})

@@ -1,7 +1,9 @@
 // Package credentials obtains tokens for a tenant's ServiceAccounts: bound,
 // expiring tokens from the TokenRequest API (the default), or the hand
 // procedure's legacy Secret-based token for clusters and tools that need it.
-// Tokens are returned, never logged.
+// Tokens are returned, never logged: the requests whose bodies hold them are
+// made with a logger that cannot log bodies, and LogFilter redacts what
+// any other request might show.
 package credentials
 
 import (
@@ -37,6 +39,7 @@ func Request(ctx context.Context, c corev1client.ServiceAccountsGetter, ns, name
 		return Token{}, fmt.Errorf("token lifetime %s is below the API server's minimum of %s; ask for %s or more", ttl, MinTTL, MinTTL)
 	}
 	secs := int64(ttl / time.Second)
+	ctx = quiet(ctx) // the response holds the token
 	tr, err := c.ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &secs},
 	}, metav1.CreateOptions{})
@@ -57,6 +60,7 @@ func Legacy(ctx context.Context, c interface {
 	corev1client.SecretsGetter
 	corev1client.ServiceAccountsGetter
 }, tenant, ns, sa string, timeout time.Duration) (Token, error) {
+	ctx = quiet(ctx) // the Secret, once filled, holds the token
 	if _, err := c.ServiceAccounts(ns).Get(ctx, sa, metav1.GetOptions{}); err != nil {
 		return Token{}, fmt.Errorf("get serviceaccount %s in %s: %w%s", sa, ns, err, hintNotFound(err))
 	}

@@ -39,7 +39,8 @@ type Client interface {
 // may keep working that long.
 func Revoke(ctx context.Context, c Client, ns, sa string, labels map[string]string, recreate bool) (Revoked, error) {
 	var out Revoked
-	secrets, err := c.Secrets(ns).List(ctx, metav1.ListOptions{FieldSelector: "type=" + string(corev1.SecretTypeServiceAccountToken)})
+	secretsCtx := quiet(ctx) // the token Secrets listed and deleted hold tokens
+	secrets, err := c.Secrets(ns).List(secretsCtx, metav1.ListOptions{FieldSelector: "type=" + string(corev1.SecretTypeServiceAccountToken)})
 	if err != nil {
 		return out, fmt.Errorf("list token secrets in %s: %w", ns, err)
 	}
@@ -47,7 +48,7 @@ func Revoke(ctx context.Context, c Client, ns, sa string, labels map[string]stri
 		if s.Annotations[corev1.ServiceAccountNameKey] != sa {
 			continue
 		}
-		if err := c.Secrets(ns).Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := c.Secrets(ns).Delete(secretsCtx, s.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return out, fmt.Errorf("delete token secret %s in %s: %w", s.Name, ns, err)
 		}
 		out.Secrets = append(out.Secrets, s.Name)

@@ -17,10 +17,28 @@ import (
 
 // Cluster is where a kubeconfig points.
 type Cluster struct {
-	Name     string // the admin's cluster name, kept so members recognise it
-	Server   string
-	CAData   []byte
-	Insecure bool // only when the admin's own kubeconfig skips TLS verification
+	Name   string // the admin's cluster name, kept so members recognise it
+	Server string
+	CAData []byte
+	// Insecure says the admin's own kubeconfig skips TLS verification
+	// (insecure-skip-tls-verify). A member's kubeconfig never does: see Check.
+	Insecure bool
+}
+
+// ErrInsecure is returned by Check for a cluster whose certificate the
+// admin's kubeconfig does not verify and that has no CA to verify it with.
+var ErrInsecure = errors.New("TLS verification is skipped and no CA is known")
+
+// Check refuses a cluster that a member's kubeconfig could reach only
+// without TLS verification: one the admin's kubeconfig skips verification
+// for (insecure-skip-tls-verify), unless a CA was given since. A token
+// sent without verification goes to whoever answers, so bulkhead neither
+// copies the setting nor drops it silently (the file would not work).
+func (c Cluster) Check() error {
+	if c.Insecure && len(c.CAData) == 0 {
+		return fmt.Errorf("cluster %s: %w", c.Name, ErrInsecure)
+	}
+	return nil
 }
 
 // ClusterFromREST takes server and CA from an admin's client configuration.
@@ -37,13 +55,14 @@ func ClusterFromREST(name string, c *rest.Config) (Cluster, error) {
 }
 
 // ForToken returns a kubeconfig for one member, whose only context points at
-// the tenant's namespace.
+// the tenant's namespace. It verifies the server's certificate, with
+// cl.CAData or else the system's roots, whatever cl.Insecure says (Check
+// first).
 func ForToken(cl Cluster, user, namespace, token string) *clientcmdapi.Config {
 	cfg := clientcmdapi.NewConfig()
 	cluster := clientcmdapi.NewCluster()
 	cluster.Server = cl.Server
 	cluster.CertificateAuthorityData = cl.CAData
-	cluster.InsecureSkipTLSVerify = cl.Insecure && len(cl.CAData) == 0
 	cfg.Clusters[cl.Name] = cluster
 
 	auth := clientcmdapi.NewAuthInfo()
@@ -60,8 +79,14 @@ func ForToken(cl Cluster, user, namespace, token string) *clientcmdapi.Config {
 	return cfg
 }
 
-// Encode serialises cfg as kubectl writes kubeconfig files.
+// Encode serialises cfg as kubectl writes kubeconfig files. It refuses a
+// cfg that skips TLS verification for any cluster.
 func Encode(cfg *clientcmdapi.Config) ([]byte, error) {
+	for name, c := range cfg.Clusters {
+		if c.InsecureSkipTLSVerify {
+			return nil, fmt.Errorf("cluster %s: %w", name, ErrInsecure)
+		}
+	}
 	return clientcmd.Write(*cfg)
 }
 

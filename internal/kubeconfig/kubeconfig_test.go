@@ -168,23 +168,43 @@ func TestCheckPath(t *testing.T) {
 	}
 }
 
-func TestWriteFileUnwritableDirectory(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root writes to any directory")
+// TestNeverInsecure checks that no kubeconfig written skips TLS
+// verification: a cluster the admin's kubeconfig does not verify is refused
+// unless a CA is known, ForToken never sets the flag, and Encode refuses a
+// config that has it.
+func TestNeverInsecure(t *testing.T) {
+	insecure := Cluster{Name: "lab", Server: "https://10.0.0.1:6443", Insecure: true}
+	if err := insecure.Check(); !errors.Is(err, ErrInsecure) || !strings.Contains(err.Error(), "cluster lab") {
+		t.Errorf("Check of an insecure cluster without CA = %v, want ErrInsecure naming it", err)
 	}
-	dir := filepath.Join(t.TempDir(), "ro")
-	if err := os.Mkdir(dir, 0o500); err != nil {
-		t.Fatal(err)
+	withCA := insecure
+	withCA.CAData = []byte("ca-pem")
+	if err := withCA.Check(); err != nil {
+		t.Errorf("Check with a CA given = %v", err)
 	}
-	path := filepath.Join(dir, "bob.kubeconfig")
-	for _, overwrite := range []bool{false, true} {
-		err := WriteFile(ForToken(testCluster(), "u", "bob", "t"), path, overwrite)
-		var pe *PathError
-		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "cannot be written: directory "+dir+" is not writable (permission denied); choose a directory you can write to") {
-			t.Errorf("overwrite=%t: %v", overwrite, err)
+	if err := testCluster().Check(); err != nil {
+		t.Errorf("Check of a verified cluster = %v", err)
+	}
+	for _, cl := range []Cluster{insecure, withCA} {
+		cfg := ForToken(cl, "u", "bob", "t")
+		if cfg.Clusters["lab"].InsecureSkipTLSVerify {
+			t.Errorf("ForToken(%+v) skips TLS verification", cl)
 		}
-		if CheckPath(path, overwrite) == nil {
-			t.Errorf("CheckPath(overwrite=%t) accepts an unwritable directory", overwrite)
+		data, err := Encode(cfg)
+		if err != nil || strings.Contains(string(data), "insecure") {
+			t.Errorf("Encode = %v\n%s", err, data)
 		}
+	}
+	cfg := ForToken(testCluster(), "u", "bob", "t")
+	cfg.Clusters["lab"].InsecureSkipTLSVerify = true
+	if _, err := Encode(cfg); !errors.Is(err, ErrInsecure) {
+		t.Errorf("Encode of an insecure config = %v, want ErrInsecure", err)
+	}
+	path := filepath.Join(t.TempDir(), "bob.kubeconfig")
+	if err := WriteFile(cfg, path, false); !errors.Is(err, ErrInsecure) {
+		t.Errorf("WriteFile of an insecure config = %v, want ErrInsecure", err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("WriteFile wrote an insecure config: %v", err)
 	}
 }
