@@ -178,6 +178,27 @@ func TestPasteableSubjectsInJSON(t *testing.T) {
 	}
 }
 
+// The table and SARIF tell the consequences inside their cause, and the
+// table's subject line is the pasteable one.
+func TestConsequencesInTableAndSARIF(t *testing.T) {
+	r := rtAudit(t, "acts-as-gains", TenantOptions{})
+	var table, sarif bytes.Buffer
+	if err := WriteTable(&table, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSARIF(&sarif, r, SARIFOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"  subject: user:dev\n", "  consequence: CRITICAL csr-approve (pattern 14): User dev, which creates pods in team-x"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("the table lacks %q:\n%s", want, table.String())
+		}
+	}
+	if !strings.Contains(sarif.String(), "Consequences: critical csr-approve: User dev") || !strings.Contains(sarif.String(), `"user:dev"`) {
+		t.Errorf("the SARIF results lack the consequences or the pasteable subject")
+	}
+}
+
 func hasConsequence(f Finding, rule, message string) bool {
 	return slices.ContainsFunc(f.Consequences, func(c Consequence) bool {
 		return c.Rule == rule && strings.Contains(c.Message, message)
