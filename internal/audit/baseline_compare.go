@@ -51,6 +51,16 @@ func Identity(f Finding) string {
 	return f.Rule + "|" + f.Subject + "|" + f.Namespace + "|" + strings.Join(objects, ",")
 }
 
+// identities are the Identity of f and of each of its consequences (as
+// findings of f's subject).
+func identities(f Finding) []string {
+	ids := []string{Identity(f)}
+	for _, c := range f.Consequences {
+		ids = append(ids, Identity(Finding{Rule: c.Rule, Subject: f.Subject, Namespace: c.Namespace, Objects: c.Objects}))
+	}
+	return ids
+}
+
 // Fingerprint is a short stable hash of Identity, for SARIF's
 // partialFingerprints.
 func Fingerprint(f Finding) string {
@@ -90,9 +100,15 @@ func CompareBaseline(r, base *Report, source string) {
 	cmp := &BaselineComparison{Source: source, Unchanged: []Finding{}, Resolved: []Finding{}}
 	fresh := []Finding{}
 	for _, f := range r.Findings {
-		id := Identity(f)
-		now[id] = true
-		if before[id] {
+		// A finding an earlier report listed on its own and this one
+		// folds under its cause is neither new nor resolved: the cause
+		// is unchanged if it, or any consequence, was there before.
+		seen := false
+		for _, id := range identities(f) {
+			now[id] = true
+			seen = seen || before[id]
+		}
+		if seen {
 			cmp.Unchanged = append(cmp.Unchanged, f)
 		} else {
 			fresh = append(fresh, f)

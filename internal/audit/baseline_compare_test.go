@@ -64,6 +64,27 @@ func TestCompareBaselineNewUnchangedResolved(t *testing.T) {
 	}
 }
 
+// A finding an earlier report listed on its own, now folded under its
+// cause, is not resolved, and the cause that carries it is not new.
+func TestCompareBaselineFoldedConsequence(t *testing.T) {
+	reached := finding("csr-approve", Critical, "alice", "RoleBinding alice/dev (a.yaml:3)", "ClusterRoleBinding ci-csr (c.yaml:9)")
+	reached.Subject = "User dev"
+	other := finding("legacy-token", Medium, "alice", "Secret alice/t (alice.yaml:38)")
+	base := &Report{APIVersion: APIVersion, Kind: ReportKind, Findings: []Finding{reached, other}}
+	cause := finding("acts-as", Critical, "alice", "RoleBinding alice/dev (a.yaml:3)")
+	cause.Subject = "User dev"
+	cause.Consequences = []Consequence{{Rule: "csr-approve", Severity: Critical, Namespace: reached.Namespace,
+		Objects: []string{"RoleBinding alice/dev (a.yaml:4)", "ClusterRoleBinding ci-csr (c.yaml:9)"}}}
+	r := &Report{Findings: []Finding{cause}, Tenants: []TenantSummary{{Name: "alice"}}}
+	CompareBaseline(r, base, "base.json")
+	if len(r.Findings) != 0 || len(r.Baseline.Unchanged) != 1 {
+		t.Errorf("the cause of a finding the baseline had is new: findings %v, unchanged %v", r.Findings, r.Baseline.Unchanged)
+	}
+	if len(r.Baseline.Resolved) != 1 || r.Baseline.Resolved[0].Rule != "legacy-token" {
+		t.Errorf("resolved = %v, want only legacy-token (csr-approve is folded, not gone)", r.Baseline.Resolved)
+	}
+}
+
 func TestReadReport(t *testing.T) {
 	dir := t.TempDir()
 	r, _ := procedureReport(t)

@@ -83,13 +83,13 @@ func (a *auditor) judgeReach(member, cur access.Subject, parent map[access.Subje
 				for _, t := range homes {
 					a.cell(a.tenants[t].Name, "*", g, member, cur, true)
 				}
-				a.add(Finding{
+				a.add(reached(member, cur, parent, Finding{
 					Rule: "cluster-binding", Pattern: 1, Severity: Critical, Tenant: home.Name, Subject: member.String(),
 					Objects: append(pathObjects(member, cur, parent), g.Binding.String()),
 					Message: fmt.Sprintf("%s%s holds namespaced rights through %s, so they apply in every namespace, every other tenant's included.",
 						member, pathText(member, cur, parent), g.Binding),
 					Fix: fmt.Sprintf("Replace ClusterRoleBinding %s with RoleBindings in the namespaces it is meant for (a RoleBinding may reference the same ClusterRole).", g.Binding.Name),
-				})
+				}))
 			}
 			continue
 		}
@@ -110,26 +110,26 @@ func (a *auditor) judgeReach(member, cur access.Subject, parent map[access.Subje
 		for _, t := range homes {
 			a.cell(a.tenants[t].Name, ns, g, member, cur, true)
 		}
-		a.add(Finding{
+		a.add(reached(member, cur, parent, Finding{
 			Rule: "cross-tenant-access", Pattern: 1, Severity: Critical, Tenant: home.Name, Subject: member.String(), Namespace: ns,
 			Objects: append(pathObjects(member, cur, parent), g.Binding.String()),
 			Message: fmt.Sprintf("%s of tenant %s%s has rights in namespace %s of tenant %s through %s.",
 				member, home.Name, pathText(member, cur, parent), ns, a.tenants[other].Name, g.Binding),
 			Fix: crossFix(g, cur, member, parent),
-		})
+		}))
 	}
 }
 
 // becomesSuperuser reports a path to the system:masters group.
 func (a *auditor) becomesSuperuser(member access.Subject, e edge, parent map[access.Subject]step) {
 	home := a.tenants[a.memberOf[member][0]]
-	a.add(Finding{
+	a.add(reached(member, parent[e.to].from, parent, Finding{
 		Rule: "impersonate", Pattern: 9, Severity: Critical, Tenant: home.Name, Subject: member.String(),
 		Objects: bindingStrings(e.via),
 		Message: fmt.Sprintf("%s%s can impersonate group %s, which RBAC never limits: it is cluster-admin.",
 			member, pathText(member, parent[e.to].from, parent), superuser),
 		Fix: fmt.Sprintf("%s: remove %s from the impersonate rule's resourceNames.", rolesOf(e.via), superuser),
-	})
+	}))
 }
 
 func (a *auditor) isMember(s access.Subject, t int) bool {
@@ -185,13 +185,7 @@ func (a *auditor) escalation(t Tenant, s access.Subject, e edge) {
 	if len(more) == 0 {
 		return
 	}
-	a.add(Finding{
-		Rule: "acts-as", Pattern: e.pattern, Severity: Medium, Tenant: t.Name, Subject: s.String(), Namespace: e.to.Namespace,
-		Objects: append(bindingStrings(e.via), more...),
-		Message: fmt.Sprintf("%s %s %s, which also holds %s: it gains rights it was not given.", s, e.how(), e.to, strings.Join(more, ", ")),
-		Fix: fmt.Sprintf("Give %s its own namespace, or the same role as %s, or remove the right: %s.",
-			e.to, s, roleNames(e.via)),
-	})
+	a.add(a.actsAsFinding(t.Name, &cause{member: s, to: e.to, edge: e}, more))
 }
 
 // covers reports whether s's grants allow everything g allows in ns, over the
@@ -322,12 +316,12 @@ func (a *auditor) outsideTenant(member, cur access.Subject, g access.Grant, pare
 		sev = High
 	}
 	home := a.tenants[a.memberOf[member][0]]
-	a.add(Finding{
+	a.add(reached(member, cur, parent, Finding{
 		Rule: "outside-tenant", Pattern: 1, Severity: sev, Tenant: home.Name, Subject: member.String(), Namespace: g.Namespace,
 		Objects: append(pathObjects(member, cur, parent), g.Binding.String()),
 		Message: fmt.Sprintf("%s of tenant %s%s holds %s rights in namespace %s, which belongs to no tenant, through %s.",
 			member, home.Name, pathText(member, cur, parent), lvl, g.Namespace, g.Binding),
 		Fix: fmt.Sprintf("Remove %s from %s unless the platform means it (kubectl edit -n %s rolebinding %s).",
 			cur, g.Binding, g.Namespace, g.Binding.Name),
-	})
+	}))
 }

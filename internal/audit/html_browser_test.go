@@ -323,6 +323,46 @@ func TestHTMLInBrowserOfAnAudit(t *testing.T) {
 	}
 }
 
+// TestHTMLInBrowserConsequences opens the page of an audit where one grant
+// causes several findings: the cause shows them inside, and the subject as
+// can and who-can take it.
+func TestHTMLInBrowserConsequences(t *testing.T) {
+	snap, _, err := audit.ReadFiles([]string{"testdata/rules/acts-as-gains"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenants, err := audit.Tenants(snap, audit.TenantOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := audit.Run(snap, tenants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := startChromium(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(writePage(t, r)), chromedp.WaitVisible(chromedp.ID("findings"))); err != nil {
+		t.Fatalf("open the page: %v", err)
+	}
+	type shown struct {
+		Paste        []string `json:"paste"`
+		Consequences []string `json:"consequences"`
+	}
+	got := evaluate[[]shown](ctx, t, `[...document.querySelectorAll('#findings .rule-group[open] .finding[data-rule="acts-as"][data-subject="User dev"]')].map(f => ({
+		paste: [...f.querySelectorAll(".pasteable code")].map(c => c.textContent),
+		consequences: [...f.querySelectorAll(".consequences li .rule")].map(c => c.textContent)}))`)
+	var all []string
+	for _, g := range got {
+		if !slices.Equal(g.Paste, []string{"user:dev"}) {
+			t.Errorf("acts-as of dev shows the subject as %q, want [user:dev]", g.Paste)
+		}
+		all = append(all, g.Consequences...)
+	}
+	slices.Sort(all)
+	if want := []string{"csr-approve", "nodes-proxy", "rolebinding-write"}; !slices.Equal(all, want) {
+		t.Errorf("dev's acts-as findings show consequences %q, want %q", all, want)
+	}
+}
+
 // TestHTMLInBrowserAtScale opens the page of the 5,000-tenant synthetic
 // cluster: it must stay under 10 MB, list the findings of a group on
 // demand, page through a large group and drill down into a subject. The time

@@ -14,7 +14,9 @@ import (
 // result is safe inside a <script> element. The layout (report.js reads it):
 //
 //	strings:   ["", "cross-tenant-access", ...]
-//	findings:  [[rule, severity, pattern, tenant, subject, namespace, [objects], message, fix], ...]
+//	findings:  [[rule, severity, pattern, tenant, subject, namespace, [objects], message, fix, [pasteable]], ...]
+//	           and, for a finding that causes others, a last element [consequence, ...]
+//	consequence: [rule, severity, pattern, namespace, message]
 //	subjects:  [[subject, tenant, [actsAs], [grant, ...], findings, worst], ...], worst first
 //	grant:     [namespace, level, via, ruleList] or [..., ruleList, [rules]] when the report carries the rules
 //	ruleLists: [[rule, ...], ...], Report.RuleLists
@@ -46,6 +48,23 @@ func newHTMLData(r *Report, findings []Finding) string {
 		d.str(&b, f.Message)
 		b.WriteByte(',')
 		d.str(&b, f.Fix)
+		b.WriteByte(',')
+		d.strs(&b, PasteableSubjects(f.Subject))
+		if len(f.Consequences) > 0 {
+			b.WriteString(",[")
+			for j, c := range f.Consequences {
+				d.sep(&b, j)
+				b.WriteByte('[')
+				d.str(&b, c.Rule)
+				d.ints(&b, int(c.Severity), c.Pattern)
+				b.WriteByte(',')
+				d.str(&b, c.Namespace)
+				b.WriteByte(',')
+				d.str(&b, c.Message)
+				b.WriteByte(']')
+			}
+			b.WriteByte(']')
+		}
 		b.WriteByte(']')
 	}
 

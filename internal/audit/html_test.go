@@ -199,10 +199,22 @@ func decodePageData(t *testing.T, doc *html.Node) pageData {
 	}
 	var d pageData
 	for _, f := range raw.Findings {
-		d.Findings = append(d.Findings, audit.Finding{
+		finding := audit.Finding{
 			Rule: str(f[0]), Severity: audit.Severity(num(f[1])), Pattern: num(f[2]), Tenant: str(f[3]),
 			Subject: str(f[4]), Namespace: str(f[5]), Objects: strs(f[6]), Message: str(f[7]), Fix: str(f[8]),
-		})
+			Pasteable: strs(f[9]),
+		}
+		if len(f) > 10 {
+			var cs [][]json.RawMessage
+			if err := json.Unmarshal(f[10], &cs); err != nil {
+				t.Fatalf("embedded consequences: %v", err)
+			}
+			for _, c := range cs {
+				finding.Consequences = append(finding.Consequences, audit.Consequence{Rule: str(c[0]),
+					Severity: audit.Severity(num(c[1])), Pattern: num(c[2]), Namespace: str(c[3]), Message: str(c[4])})
+			}
+		}
+		d.Findings = append(d.Findings, finding)
 	}
 	for _, s := range raw.Subjects {
 		sa := audit.SubjectAccess{Subject: str(s[0]), Tenant: str(s[1]), ActsAs: strs(s[2])}
@@ -227,7 +239,9 @@ func TestHTMLGroupsFindingsByRule(t *testing.T) {
 	r := sampleReport()
 	r.Findings = append(r.Findings, audit.Finding{Rule: "cross-tenant-access", Pattern: 3, Severity: audit.High,
 		Tenant: "bob", Subject: "ServiceAccount bob/bob-user", Namespace: "carol", Objects: []string{"RoleBinding carol/x"},
-		Message: "bob reaches carol", Fix: "delete RoleBinding carol/x"})
+		Message: "bob reaches carol", Fix: "delete RoleBinding carol/x",
+		Consequences: []audit.Consequence{{Rule: "node-escape", Pattern: 13, Severity: audit.High, Namespace: "carol",
+			Objects: []string{"RoleBinding carol/x"}, Message: "bob, acting as carol's builder, escapes to the node"}}})
 	_, doc := renderHTML(t, r)
 
 	groups := elements(doc, byClass("details", "rule-group"))
@@ -294,7 +308,10 @@ func TestHTMLGroupsFindingsByRule(t *testing.T) {
 func reflectEqualFinding(a, b audit.Finding) bool {
 	return a.Rule == b.Rule && a.Severity == b.Severity && a.Pattern == b.Pattern && a.Tenant == b.Tenant &&
 		a.Subject == b.Subject && a.Namespace == b.Namespace && slices.Equal(a.Objects, b.Objects) &&
-		a.Message == b.Message && a.Fix == b.Fix
+		a.Message == b.Message && a.Fix == b.Fix && slices.Equal(audit.PasteableSubjects(a.Subject), b.Pasteable) &&
+		slices.EqualFunc(a.Consequences, b.Consequences, func(x, y audit.Consequence) bool {
+			return x.Rule == y.Rule && x.Severity == y.Severity && x.Pattern == y.Pattern && x.Namespace == y.Namespace && x.Message == y.Message
+		})
 }
 
 func attrOK(n *html.Node, key string) (string, bool) {

@@ -72,14 +72,14 @@ func (a *auditor) reachedChecks(member, cur access.Subject, parent map[access.Su
 		if ns != "" {
 			where = "in " + ns
 		}
-		a.add(Finding{
+		a.add(reached(member, cur, parent, Finding{
 			Rule: c.id, Pattern: c.pattern, Severity: c.severity, Tenant: home.Name, Subject: member.String(), Namespace: ns,
 			Objects: append(pathObjects(member, cur, parent), bindingStrings(via)...),
 			Message: fmt.Sprintf("%s%s can %s %s: %s; acting as %s it holds every right %s has.",
 				member, pathText(member, cur, parent), c.what, where, c.why, cur, cur),
 			Fix: fmt.Sprintf("Remove the right that lets %s act as %s (%s), or in %s: %s.",
 				member, cur, firstHop(member, cur, parent), roleNames(via), c.fix),
-		})
+		}))
 	}
 	if reached := a.clusterPowers(cur); len(reached) > 0 {
 		own := a.clusterPowers(member)
@@ -140,13 +140,13 @@ func (a *auditor) privilegedPods(member, cur access.Subject, parent map[access.S
 		if labels[podSecurityEnforce] != "" {
 			level = podSecurityEnforce + "=privileged"
 		}
-		a.add(Finding{
+		a.add(reached(member, cur, parent, Finding{
 			Rule: "node-escape", Pattern: 13, Severity: Critical, Tenant: home.Name, Subject: member.String(), Namespace: ns,
 			Objects: append(append(pathObjects(member, cur, parent), bindingStrings(via)...), "Namespace "+ns),
 			Message: fmt.Sprintf("%s%s can create pods in %s, whose Pod Security admits privileged pods (%s): a privileged or hostPath pod "+
 				"takes over its node and every pod on it, other tenants' included.", member, pathText(member, cur, parent), ns, level),
 			Fix: fmt.Sprintf("Label namespace %s %s=baseline (or restricted), or remove pod creation from %s.", ns, podSecurityEnforce, roleNames(via)),
-		})
+		}))
 	}
 }
 
@@ -189,12 +189,12 @@ func (a *auditor) selfEscalation(member, cur access.Subject, parent map[access.S
 		if ref.Kind == "Role" {
 			role = "Role " + g.Namespace + "/" + ref.Name
 		}
-		a.add(Finding{
+		a.add(reached(member, cur, parent, Finding{
 			Rule: "bind-escalate", Pattern: 10, Severity: sev, Tenant: home.Name, Subject: member.String(), Namespace: g.Namespace,
 			Objects: append(pathObjects(member, cur, parent), bindingStrings(appendUnique(append([]access.BindingRef{g.Binding}, via...), edit...))...),
 			Message: fmt.Sprintf("%s%s can escalate and update %s, which it is bound to through %s: it can add any rule to it "+
 				"and so give itself any right %s.", member, pathText(member, cur, parent), role, g.Binding, scope),
 			Fix: fmt.Sprintf("In %s: remove escalate (and update/patch) on %s %s.", roleNames(appendUnique(via, edit...)), resource, ref.Name),
-		})
+		}))
 	}
 }

@@ -58,8 +58,30 @@ type Finding struct {
 	Objects   []string `json:"objects"`             // the objects that cause it, "RoleBinding alice/alice-user"
 	Message   string   `json:"message"`
 	Fix       string   `json:"fix"`
+	// Pasteable is Subject as bulkhead can and who-can read it
+	// (system:serviceaccount:ns:name, user:alice, group:x), one per subject.
+	Pasteable []string `json:"pasteable,omitempty"`
+	// Path, for a finding reached through identities the subject acts as,
+	// is the hops from the subject, first hop first.
+	Path []string `json:"path,omitempty"`
+	// Consequences are the findings this one causes: what the subject
+	// reaches through the same grant, told here rather than as findings of
+	// their own. Severity is the worst of them and the finding's own.
+	Consequences []Consequence `json:"consequences,omitempty"`
 
-	key string // what makes two findings the same (see auditor.add)
+	key   string // what makes two findings the same (see auditor.add)
+	cause *cause // the first hop, when the finding is reached through identities
+}
+
+// Consequence is a finding folded under the one that causes it.
+type Consequence struct {
+	Rule      string   `json:"rule"`
+	Pattern   int      `json:"pattern,omitempty"`
+	Severity  Severity `json:"severity"`
+	Namespace string   `json:"namespace,omitempty"`
+	Path      []string `json:"path,omitempty"`
+	Objects   []string `json:"objects"`
+	Message   string   `json:"message"`
 }
 
 // Report is the output of Run. Its JSON form is documented in

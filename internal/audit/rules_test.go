@@ -144,7 +144,7 @@ func (m *findingMatch) mismatch(f Finding) string {
 func (m *findingMatch) find(t *testing.T, r *Report) (Finding, bool) {
 	t.Helper()
 	var why []string
-	for _, f := range r.Findings {
+	for _, f := range flatFindings(r) {
 		if !m.selects(f) {
 			continue
 		}
@@ -165,11 +165,26 @@ func (m *findingMatch) find(t *testing.T, r *Report) (Finding, bool) {
 // absent fails the test when some finding matches m.
 func (m *findingMatch) absent(t *testing.T, r *Report) {
 	t.Helper()
-	for _, f := range r.Findings {
+	for _, f := range flatFindings(r) {
 		if m.selects(f) && (m.severity == 0 || m.mismatch(f) == "") {
 			t.Errorf("want no %s; got %s", m, describeFinding(f))
 		}
 	}
+}
+
+// flatFindings is the report's findings followed by the consequences
+// folded under them, each as a finding of the cause's tenant and subject
+// with the cause's fix (the one that removes it): a rule case describes
+// what is found, whether as a cause or as its consequence.
+func flatFindings(r *Report) []Finding {
+	out := slices.Clone(r.Findings)
+	for _, f := range r.Findings {
+		for _, c := range f.Consequences {
+			out = append(out, Finding{Rule: c.Rule, Pattern: c.Pattern, Severity: c.Severity, Tenant: f.Tenant, Subject: f.Subject,
+				Namespace: c.Namespace, Objects: c.Objects, Message: c.Message, Fix: f.Fix, Path: c.Path})
+		}
+	}
+	return out
 }
 
 func describeFinding(f Finding) string {
@@ -186,6 +201,9 @@ func listFindings(r *Report) string {
 		b.WriteString("  ")
 		b.WriteString(describeFinding(f))
 		b.WriteByte('\n')
+		for _, c := range f.Consequences {
+			fmt.Fprintf(&b, "    consequence: [%s %s pattern=%d ns=%q objects=%q] %s\n", c.Severity, c.Rule, c.Pattern, c.Namespace, c.Objects, c.Message)
+		}
 	}
 	return b.String()
 }
@@ -442,7 +460,7 @@ var ruleCases = []ruleCase{
 			expect("cross-tenant-access").sev(Critical).pat(1).of("team-a", "User alice").in("team-b").
 				via("RoleBinding team-b/team-a-deployer").
 				saying("reads the token Secret deployer-token of ServiceAccount team-a/deployer", "RoleBinding team-a/alice-secrets"),
-			expect("acts-as").sev(Medium).pat(6).of("team-a", "User alice").
+			expect("acts-as").sev(Critical).pat(6).of("team-a", "User alice").
 				via("RoleBinding team-a/alice-secrets"),
 			expect("legacy-token").sev(Medium).pat(18).of("team-a", "ServiceAccount team-a/deployer").in("team-a").
 				via("Secret team-a/deployer-token"),
@@ -477,19 +495,19 @@ var ruleCases = []ruleCase{
 			expect("cross-tenant-access").sev(Critical).pat(1).of("team-a", "User alice").in("team-b").
 				via("RoleBinding team-b/ci-from-team-a").
 				saying("creates pods in team-a that run as ServiceAccount team-a/ci", "RoleBinding team-a/alice-pods"),
-			expect("acts-as").sev(Medium).pat(7).of("team-a", "User alice").via("RoleBinding team-a/alice-pods"),
+			expect("acts-as").sev(Critical).pat(7).of("team-a", "User alice").via("RoleBinding team-a/alice-pods"),
 			// A pod controller runs pods as well.
 			expect("cross-tenant-access").sev(Critical).of("team-a", "User jody").in("team-b").
 				via("RoleBinding team-b/ci-from-team-a").saying("RoleBinding team-a/jody-jobs"),
 			expect("cross-tenant-access").sev(Critical).of("team-a", "User ed").in("team-b").
 				via("RoleBinding team-b/ci-from-team-a").saying("execs into", "RoleBinding team-a/ed-debug"),
-			expect("acts-as").sev(Medium).pat(11).of("team-a", "User ed"),
+			expect("acts-as").sev(Critical).pat(11).of("team-a", "User ed"),
 			expect("cross-tenant-access").sev(Critical).of("team-a", "User tom").in("team-b").
 				via("RoleBinding team-b/ci-from-team-a").saying("mints tokens for ServiceAccount team-a/ci"),
-			expect("acts-as").sev(Medium).pat(8).of("team-a", "User tom"),
+			expect("acts-as").sev(Critical).pat(8).of("team-a", "User tom"),
 			expect("cross-tenant-access").sev(Critical).of("team-a", "User ivan").in("team-b").
 				via("RoleBinding team-b/ci-from-team-a").saying("impersonates ServiceAccount team-a/ci"),
-			expect("acts-as").sev(Medium).pat(9).of("team-a", "User ivan"),
+			expect("acts-as").sev(Critical).pat(9).of("team-a", "User ivan"),
 			// ci itself.
 			expect("cross-tenant-access").sev(Critical).of("team-a", "ServiceAccount team-a/ci").in("team-b").
 				via("RoleBinding team-b/ci-from-team-a"),
@@ -574,7 +592,8 @@ var ruleCases = []ruleCase{
 		name: "acts-as/an edit user acting as an admin ServiceAccount, not the reverse",
 		dir:  "acts-as",
 		wants: []*findingMatch{
-			expect("acts-as").sev(Medium).of("team-a", "User alice").in("team-a").
+			// Severity is the worst consequence's: rolebinding-write as lead-bot.
+			expect("acts-as").sev(High).of("team-a", "User alice").in("team-a").
 				via("RoleBinding team-a/lead-bot -> Role lead").saying("ServiceAccount team-a/lead-bot"),
 		},
 		nones: []*findingMatch{
@@ -586,7 +605,7 @@ var ruleCases = []ruleCase{
 		name: "acts-as/built-in edit and admin ClusterRoles",
 		dir:  "acts-as-bootstrap",
 		wants: []*findingMatch{
-			expect("acts-as").sev(Medium).of("team-a", "User alice").in("team-a").
+			expect("acts-as").sev(High).of("team-a", "User alice").in("team-a").
 				via("RoleBinding team-a/admin-bot -> ClusterRole admin"),
 			expect("aggregated-role").sev(Medium).of("team-a", "User alice").via("RoleBinding team-a/alice-edit"),
 		},

@@ -123,6 +123,7 @@ type auditor struct {
 	questions    int             // (subject, request) pairs asked, for the SubjectAccessReview comparison
 	seen         map[string]bool // findings already added
 	coverMemo    map[string]bool
+	gainMemo     map[string][]gained // uncovered's answers
 	expanded     map[int32][]access.Coverage
 	levels       map[int32]Level
 	grantIndex   map[access.Subject]map[string][]access.Grant
@@ -226,6 +227,7 @@ func (a *auditor) initCaches() {
 		cells:      map[cellKey]*Cell{},
 		seen:       map[string]bool{},
 		coverMemo:  map[string]bool{},
+		gainMemo:   map[string][]gained{},
 		expanded:   map[int32][]access.Coverage{},
 		levels:     map[int32]Level{},
 		grantIndex: map[access.Subject]map[string][]access.Grant{},
@@ -262,6 +264,26 @@ func (a *auditor) add(f Finding) {
 	a.findings = append(a.findings, f)
 }
 
+// sortFindings puts findings in a total order, worst first (the key
+// last), so that the output does not depend on which worker found what
+// first. Pointers are sorted: a Finding is too big to move around.
+func sortFindings(findings []Finding) []Finding {
+	order := make([]*Finding, len(findings))
+	for i := range findings {
+		order[i] = &findings[i]
+	}
+	slices.SortFunc(order, func(x, y *Finding) int {
+		return cmp.Or(cmp.Compare(y.Severity, x.Severity), cmp.Compare(x.Tenant, y.Tenant), cmp.Compare(x.Rule, y.Rule),
+			cmp.Compare(x.Subject, y.Subject), cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Message, y.Message),
+			cmp.Compare(x.key, y.key))
+	})
+	sorted := make([]Finding, len(order))
+	for i, f := range order {
+		sorted[i] = *f
+	}
+	return sorted
+}
+
 func (a *auditor) tenantName(ns string) string {
 	if t, ok := a.tenantOf[ns]; ok {
 		return a.tenants[t].Name
@@ -274,34 +296,26 @@ func (a *auditor) report() *Report {
 		APIVersion: APIVersion,
 		Kind:       ReportKind,
 		Source:     a.snap.Source,
-		Findings:   foldConsequences(a.findings),
+		Findings:   a.findings,
 		Tenants:    []TenantSummary{},
 		BlindSpots: BlindSpots,
 		Warnings:   a.eng.Warnings(),
 	}
-	// A total order (the key last), so the output does not depend on which
-	// worker found what first.
-	// Pointers are sorted: a Finding is too big to move around.
-	order := make([]*Finding, len(r.Findings))
-	for i := range r.Findings {
-		order[i] = &r.Findings[i]
-	}
-	slices.SortFunc(order, func(x, y *Finding) int {
-		return cmp.Or(cmp.Compare(y.Severity, x.Severity), cmp.Compare(x.Tenant, y.Tenant), cmp.Compare(x.Rule, y.Rule),
-			cmp.Compare(x.Subject, y.Subject), cmp.Compare(x.Namespace, y.Namespace), cmp.Compare(x.Message, y.Message),
-			cmp.Compare(x.key, y.key))
-	})
-	sorted := make([]Finding, len(order))
-	for i, f := range order {
-		sorted[i] = *f
-	}
-	r.Findings = sorted
+	r.Findings = sortFindings(r.Findings)
 	r.Findings = slices.CompactFunc(r.Findings, func(x, y Finding) bool {
 		return x.Rule == y.Rule && x.Subject == y.Subject && x.Namespace == y.Namespace && x.Message == y.Message
 	})
-	if len(a.snap.Origins) > 0 {
-		for i := range r.Findings {
-			r.Findings[i].Objects = a.locate(r.Findings[i].Objects)
+	if folded := a.foldConsequences(r.Findings); len(folded) != len(r.Findings) {
+		r.Findings = sortFindings(folded) // a cause takes its consequences' severity
+	}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		f.Pasteable = PasteableSubjects(f.Subject)
+		if len(a.snap.Origins) > 0 {
+			f.Objects = a.locate(f.Objects)
+			for j := range f.Consequences {
+				f.Consequences[j].Objects = a.locate(f.Consequences[j].Objects)
+			}
 		}
 	}
 	worst := map[string]Severity{}

@@ -247,7 +247,7 @@ func sarifResultOf(f Finding, ruleIndex int) sarifResult {
 		RuleID:              f.Rule,
 		RuleIndex:           ruleIndex,
 		Level:               sarifLevel(f.Severity),
-		Message:             sarifText{Text: f.Message + " Fix: " + f.Fix},
+		Message:             sarifText{Text: f.Message + consequencesText(f) + " Fix: " + f.Fix},
 		PartialFingerprints: map[string]string{fingerprintKey: Fingerprint(f)},
 		Properties:          map[string]any{"severity": f.Severity.String(), "security-severity": securitySeverity(f.Severity)},
 	}
@@ -255,6 +255,9 @@ func sarifResultOf(f Finding, ruleIndex int) sarifResult {
 		if v != "" {
 			res.Properties[k] = v
 		}
+	}
+	if len(f.Pasteable) > 0 {
+		res.Properties["pasteable"] = f.Pasteable
 	}
 	// The first object with a file is the primary location (code scanning
 	// annotates only the first); the others are related locations.
@@ -325,4 +328,17 @@ func logical(object string) sarifLogicalLocation {
 		name = key
 	}
 	return sarifLogicalLocation{Name: name, FullyQualifiedName: key, Kind: "resource"}
+}
+
+// consequencesText lists what a finding's grant goes on to cause, for the
+// one message a SARIF result has: " Consequences: critical csr-approve: …".
+func consequencesText(f Finding) string {
+	if len(f.Consequences) == 0 {
+		return ""
+	}
+	parts := make([]string, len(f.Consequences))
+	for i, c := range f.Consequences {
+		parts[i] = c.Severity.String() + " " + c.Rule + ": " + c.Message
+	}
+	return " Consequences: " + strings.Join(parts, " ")
 }

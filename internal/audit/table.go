@@ -25,7 +25,15 @@ func WriteTable(w io.Writer, r *Report) error {
 		for _, subj := range PasteableSubjects(f.Subject) {
 			fmt.Fprintf(&b, "  subject: %s\n", subj)
 		}
-		fmt.Fprintf(&b, "  %s\n  fix: %s\n\n", f.Message, f.Fix)
+		fmt.Fprintf(&b, "  %s\n", f.Message)
+		for _, c := range f.Consequences {
+			fmt.Fprintf(&b, "  consequence: %s %s", strings.ToUpper(c.Severity.String()), c.Rule)
+			if c.Pattern > 0 {
+				fmt.Fprintf(&b, " (pattern %d)", c.Pattern)
+			}
+			fmt.Fprintf(&b, ": %s\n", c.Message)
+		}
+		fmt.Fprintf(&b, "  fix: %s\n\n", f.Fix)
 	}
 	if len(r.Findings) == 0 {
 		b.WriteString("No findings.\n")

@@ -42,7 +42,9 @@
   }
 
   // renderFinding builds one finding: f = [rule, severity, pattern,
-  // tenant, subject, namespace, [objects], message, fix].
+  // tenant, subject, namespace, [objects], message, fix, [pasteable],
+  // [consequence, ...]?], a consequence being [rule, severity, pattern,
+  // namespace, message].
   function renderFinding(i, className) {
     var f = findings[i];
     var sev = sevName(f[1]);
@@ -70,6 +72,15 @@
       b.dataset.subject = S[f[4]];
       dtdd(dl, "Subject", b);
     }
+    if (f[9] && f[9].length) {
+      // As bulkhead can and who-can take it: select and paste.
+      var paste = el("span", "pasteable");
+      f[9].forEach(function (p, k) {
+        if (k) paste.appendChild(document.createTextNode(" "));
+        paste.appendChild(el("code", "", S[p]));
+      });
+      dtdd(dl, "As argument", paste);
+    }
     dtdd(dl, "Namespace", S[f[5]] || el("span", "muted", "cluster scope"), "namespace");
     if (f[6].length) {
       var ul = el("ul", "objects");
@@ -77,6 +88,22 @@
       dtdd(dl, "Objects", ul);
     }
     a.appendChild(dl);
+    if (f[10] && f[10].length) {
+      var cs = el("details", "consequences");
+      cs.appendChild(el("summary", "", f[10].length + (f[10].length === 1 ? " consequence" : " consequences") +
+        " of the same grant"));
+      var cl = el("ul");
+      f[10].forEach(function (c) {
+        var li = el("li", "sev-" + sevName(c[1]));
+        li.appendChild(el("span", "badge", sevName(c[1])));
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(el("code", "rule", S[c[0]]));
+        li.appendChild(document.createTextNode(" " + S[c[4]]));
+        cl.appendChild(li);
+      });
+      cs.appendChild(cl);
+      a.appendChild(cs);
+    }
     if (S[f[8]]) {
       var fix = el("p", "fix");
       fix.appendChild(el("strong", "", "Fix:"));
