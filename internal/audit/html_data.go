@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // newHTMLData is the JSON the page's script reads: every string once, in a
@@ -22,6 +23,9 @@ import (
 //	ruleLists: [[rule, ...], ...], Report.RuleLists
 //
 // Severities are numbers (1 low … 4 critical, 0 none); strings are indices.
+// A finding's objects, message, fix and consequences' messages are
+// templates: its subject, namespace and tenant stand there as \x01, \x02
+// and \x03 (see templated), so 5,000 tenants' "no quota" is one string.
 func newHTMLData(r *Report, findings []Finding) string {
 	d := htmlData{index: map[string]int{}}
 	var b bytes.Buffer
@@ -43,11 +47,11 @@ func newHTMLData(r *Report, findings []Finding) string {
 		b.WriteByte(',')
 		d.str(&b, f.Namespace)
 		b.WriteByte(',')
-		d.strs(&b, f.Objects)
+		d.texts(&b, f, f.Objects)
 		b.WriteByte(',')
-		d.str(&b, f.Message)
+		d.text(&b, f, f.Message)
 		b.WriteByte(',')
-		d.str(&b, f.Fix)
+		d.text(&b, f, f.Fix)
 		b.WriteByte(',')
 		d.strs(&b, PasteableSubjects(f.Subject))
 		if len(f.Consequences) > 0 {
@@ -60,7 +64,7 @@ func newHTMLData(r *Report, findings []Finding) string {
 				b.WriteByte(',')
 				d.str(&b, c.Namespace)
 				b.WriteByte(',')
-				d.str(&b, c.Message)
+				d.text(&b, f, c.Message)
 				b.WriteByte(']')
 			}
 			b.WriteByte(']')
@@ -137,6 +141,42 @@ func (d *htmlData) str(b *bytes.Buffer, s string) {
 		d.index[s] = i
 	}
 	b.WriteString(strconv.Itoa(i))
+}
+
+// Placeholders of a finding's own names in its texts (control characters
+// never appear in the texts bulkhead writes; a text holding one is kept
+// as it is).
+const (
+	placeSubject   = "\x01"
+	placeNamespace = "\x02"
+	placeTenant    = "\x03"
+)
+
+// templated replaces f's subject, namespace and tenant in s with their
+// placeholders, in that order; report.js expands them in the reverse
+// order, which gives s back exactly.
+func templated(f Finding, s string) string {
+	if strings.ContainsAny(s, placeSubject+placeNamespace+placeTenant) {
+		return s
+	}
+	for _, r := range [...]struct{ name, place string }{{f.Subject, placeSubject}, {f.Namespace, placeNamespace}, {f.Tenant, placeTenant}} {
+		if r.name != "" {
+			s = strings.ReplaceAll(s, r.name, r.place)
+		}
+	}
+	return s
+}
+
+// text writes the index of s as a template of finding f.
+func (d *htmlData) text(b *bytes.Buffer, f Finding, s string) { d.str(b, templated(f, s)) }
+
+func (d *htmlData) texts(b *bytes.Buffer, f Finding, ss []string) {
+	b.WriteByte('[')
+	for i, s := range ss {
+		d.sep(b, i)
+		d.text(b, f, s)
+	}
+	b.WriteByte(']')
 }
 
 func (d *htmlData) strs(b *bytes.Buffer, ss []string) {

@@ -199,9 +199,21 @@ func decodePageData(t *testing.T, doc *html.Node) pageData {
 	}
 	var d pageData
 	for _, f := range raw.Findings {
+		// Texts are templates of the finding's own names, expanded as
+		// report.js does: tenant, then namespace, then subject.
+		expand := func(s string) string {
+			s = strings.ReplaceAll(s, "\x03", str(f[3]))
+			s = strings.ReplaceAll(s, "\x02", str(f[5]))
+			return strings.ReplaceAll(s, "\x01", str(f[4]))
+		}
+		text := func(m json.RawMessage) string { return expand(str(m)) }
+		var objects []string
+		for _, o := range strs(f[6]) {
+			objects = append(objects, expand(o))
+		}
 		finding := audit.Finding{
 			Rule: str(f[0]), Severity: audit.Severity(num(f[1])), Pattern: num(f[2]), Tenant: str(f[3]),
-			Subject: str(f[4]), Namespace: str(f[5]), Objects: strs(f[6]), Message: str(f[7]), Fix: str(f[8]),
+			Subject: str(f[4]), Namespace: str(f[5]), Objects: objects, Message: text(f[7]), Fix: text(f[8]),
 			Pasteable: strs(f[9]),
 		}
 		if len(f) > 10 {
@@ -211,7 +223,7 @@ func decodePageData(t *testing.T, doc *html.Node) pageData {
 			}
 			for _, c := range cs {
 				finding.Consequences = append(finding.Consequences, audit.Consequence{Rule: str(c[0]),
-					Severity: audit.Severity(num(c[1])), Pattern: num(c[2]), Namespace: str(c[3]), Message: str(c[4])})
+					Severity: audit.Severity(num(c[1])), Pattern: num(c[2]), Namespace: str(c[3]), Message: text(c[4])})
 			}
 		}
 		d.Findings = append(d.Findings, finding)

@@ -31,6 +31,12 @@
     return e;
   }
 
+  // T expands the text template S[i] of finding f: its subject, namespace
+  // and tenant stand there as \x01, \x02 and \x03 (html_data.go).
+  function T(f, i) {
+    return S[i].split("\x03").join(S[f[3]]).split("\x02").join(S[f[5]]).split("\x01").join(S[f[4]]);
+  }
+
   function sevName(n) { return severities[n] || "unknown"; }
   function levelClass(level) { return levels[level] ? level : "unknown"; }
 
@@ -63,7 +69,7 @@
       h.appendChild(el("span", "pattern muted", "ISOLATION.md #" + f[2]));
     }
     a.appendChild(h);
-    a.appendChild(el("p", "message", S[f[7]]));
+    a.appendChild(el("p", "message", T(f, f[7])));
     var dl = el("dl");
     if (S[f[3]]) dtdd(dl, "Tenant", S[f[3]], "tenant");
     if (S[f[4]]) {
@@ -84,7 +90,7 @@
     dtdd(dl, "Namespace", S[f[5]] || el("span", "muted", "cluster scope"), "namespace");
     if (f[6].length) {
       var ul = el("ul", "objects");
-      f[6].forEach(function (o) { ul.appendChild(el("li", "", S[o])); });
+      f[6].forEach(function (o) { ul.appendChild(el("li", "", T(f, o))); });
       dtdd(dl, "Objects", ul);
     }
     a.appendChild(dl);
@@ -98,16 +104,16 @@
         li.appendChild(el("span", "badge", sevName(c[1])));
         li.appendChild(document.createTextNode(" "));
         li.appendChild(el("code", "rule", S[c[0]]));
-        li.appendChild(document.createTextNode(" " + S[c[4]]));
+        li.appendChild(document.createTextNode(" " + T(f, c[4])));
         cl.appendChild(li);
       });
       cs.appendChild(cl);
       a.appendChild(cs);
     }
-    if (S[f[8]]) {
+    if (T(f, f[8])) {
       var fix = el("p", "fix");
       fix.appendChild(el("strong", "", "Fix:"));
-      fix.appendChild(document.createTextNode(" " + S[f[8]]));
+      fix.appendChild(document.createTextNode(" " + T(f, f[8])));
       a.appendChild(fix);
     }
     return a;
