@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"k8s.io/klog/v2"
+
 	"github.com/spf13/cobra"
 
 	"github.com/bulkhead-dev/bulkhead/internal/audit"
@@ -123,10 +125,12 @@ func (o *auditOptions) run(cmd *cobra.Command, s Streams, f *factory, failOn aud
 		snap.KubernetesVersion = o.k8sVer
 		fmt.Fprintf(s.ErrOut, "audit: judging for Kubernetes %s (--kubernetes-version)\n", o.k8sVer)
 	}
+	started := time.Now()
 	report, err := audit.Run(snap, tenants)
 	if err != nil {
 		return err
 	}
+	klog.V(2).Infof("audit: %d tenants, %d findings, %d questions in %s", len(tenants), len(report.Findings), report.Summary.Questions, time.Since(started).Round(time.Millisecond))
 	if o.live > 0 {
 		client, _, err := f.client()
 		if err != nil {
@@ -144,6 +148,10 @@ func (o *auditOptions) run(cmd *cobra.Command, s Streams, f *factory, failOn aud
 	if base != nil {
 		audit.CompareBaseline(report, base, o.baseline)
 	}
+	started = time.Now()
+	defer func() {
+		klog.V(2).Infof("audit: wrote -o %s in %s", o.output, time.Since(started).Round(time.Millisecond))
+	}()
 	switch o.output {
 	case "sarif":
 		err = audit.WriteSARIF(s.Out, report, audit.SARIFOptions{ToolVersion: version.Read().Version})
