@@ -122,8 +122,9 @@ type Quota struct {
 	GPUResource corev1.ResourceName `json:"gpuResource,omitempty"`
 	// ExtendedResources caps other extended resources, e.g. MIG profiles
 	// (nvidia.com/mig-1g.10gb: 2). Keys are resource names; values whole
-	// numbers of at most MaxExtendedResourceQuota. A resource left out has
-	// no cap.
+	// numbers of at most MaxExtendedResourceQuota (the controller checks
+	// both: one more CEL rule over the values costs more than a CRD may).
+	// A resource left out has no cap.
 	// +kubebuilder:validation:MaxProperties=5
 	// +kubebuilder:validation:XValidation:rule=`self.all(k, !format.qualifiedName().validate(k).hasValue())`,message="keys must be a qualified name (an optional DNS subdomain prefix and '/', then at most 63 alphanumeric characters, '-', '_' or '.'); cap cpu, memory, pods and storage with their own quota fields, extendedResources is for device plugin resources such as nvidia.com/mig-1g.10gb"
 	// +kubebuilder:validation:XValidation:rule=`self.all(k, k.contains("/"))`,message="keys must be an extended resource name with a domain prefix, such as nvidia.com/gpu; cap cpu, memory, pods and storage with their own quota fields, extendedResources is for device plugin resources such as nvidia.com/mig-1g.10gb"
@@ -132,7 +133,6 @@ type Quota struct {
 	// +kubebuilder:validation:XValidation:rule=`self.all(k, !format.qualifiedName().validate("requests." + k).hasValue())`,message="keys is too long: the quota's requests.<name> would be no valid resource name; cap cpu, memory, pods and storage with their own quota fields, extendedResources is for device plugin resources such as nvidia.com/mig-1g.10gb"
 	// +kubebuilder:validation:XValidation:rule=`self.all(k, size(string(self[k])) <= 64)`,message="values must be quantities of at most 64 characters, such as 4, 500m or 64Gi"
 	// +kubebuilder:validation:XValidation:rule=`self.all(k, !string(self[k]).startsWith("-") && (string(self[k]).lowerAscii() + "e").indexOf("e") >= size(string(self[k])) - 4)`,message="values must not be negative, and an exponent has at most three characters; use 0 to allow none, and write large values with a suffix such as G or Ti"
-	// +kubebuilder:validation:XValidation:rule=`self.all(k, !(size(string(self[k])) <= 64 && (string(self[k]).lowerAscii() + "e").indexOf("e") >= size(string(self[k])) - 4 && isQuantity(string(self[k]))) || quantity(string(self[k])).compareTo(quantity("100000")) <= 0)`,message="values must be at most 100000: a larger cap is most likely a typo; lower it, or remove the entry for no cap"
 	ExtendedResources map[corev1.ResourceName]resource.Quantity `json:"extendedResources,omitempty"`
 	// CPU caps requests.cpu.
 	// +kubebuilder:validation:XValidation:rule=`(size(string(self)) <= 64 && (string(self).lastIndexOf("e") < 0 || size(string(self)) - string(self).lastIndexOf("e") <= 4) && (string(self).lastIndexOf("E") < 0 || size(string(self)) - string(self).lastIndexOf("E") <= 4))`,message="must be a quantity such as 4, 500m or 64Gi, of at most 64 characters and with an exponent of at most three characters; write it with a suffix such as G or Ti"
