@@ -11,10 +11,11 @@ import (
 // badInputGolden holds the expected problem of every fixture of the
 // bad-input corpus (testdata/invalid files not in invalidCases): one line
 // each, the message exactly as Load reports it, with the file named
-// relative to testdata/invalid.
+// as {dir}/name.
 const badInputGolden = "testdata/bad-input.golden"
 
-// readBadInputs parses badInputGolden into file name -> expected message.
+// readBadInputs parses badInputGolden into file name -> expected message,
+// with "{dir}" standing for the fixture's directory.
 func readBadInputs(t *testing.T) map[string]string {
 	t.Helper()
 	f, err := os.Open(badInputGolden)
@@ -29,8 +30,8 @@ func readBadInputs(t *testing.T) map[string]string {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		name, _, ok := strings.Cut(line, ":")
-		if !ok || !strings.HasSuffix(name, ".yaml") {
+		name, _, ok := strings.Cut(strings.TrimPrefix(line, "{dir}/"), ":")
+		if !ok || !strings.HasPrefix(line, "{dir}/") || !strings.HasSuffix(name, ".yaml") {
 			t.Fatalf("%s: line %q does not start with a fixture name", badInputGolden, line)
 		}
 		if _, dup := out[name]; dup {
@@ -66,7 +67,7 @@ func TestBadInputs(t *testing.T) {
 			if len(errs) != 1 {
 				t.Fatalf("got %d problems, want exactly one:\n%v", len(errs), err)
 			}
-			if got, want := errs[0].Error(), "testdata/invalid/"+want; got != want {
+			if got, want := errs[0].Error(), strings.ReplaceAll(want, "{dir}", "testdata/invalid"); got != want {
 				t.Errorf("got  %s\nwant %s", got, want)
 			}
 		})
