@@ -170,7 +170,7 @@ var invalidFixtures = map[string]expectation{
 	"wrong-type-namespace-number.yaml":      refused("spec.namespace", "must be of type string"),
 	"wrong-type-quota.yaml":                 refused("spec.quota", "must be of type object"),
 	"yaml-bad-indent.yaml":                  notSent("the YAML does not parse"),
-	"yaml-broken-after-valid.yaml":          notSent("the second document does not parse (kubectl sends the first; bulkhead applies neither)"),
+	"yaml-broken-after-valid.yaml":          notSent("the second document does not parse (this test's client still sends the first; bulkhead applies neither)"),
 	"yaml-tab-indent.yaml":                  notSent("the YAML does not parse"),
 	"yaml-unclosed-quote.yaml":              notSent("the YAML does not parse"),
 	"zero-limit-max.yaml": controllerOnly("bob", "a max of 0 for cpu, memory or ephemeral storage: checking quantities in a map costs more than a CRD rule may",
