@@ -77,17 +77,40 @@ const (
 	MaxTokenTTLLimit = 365 * 24 * time.Hour
 )
 
+// Bounds of quota counts. A GPU cap above MaxGPUs (10,000: more than any
+// one tenant of a real cluster gets, and the largest clusters hold a few
+// times that) is taken for a typo, as is an extended resource cap above
+// MaxExtendedResourceQuota (100,000: room for MIG slices, up to seven per
+// GPU, and for device plugins that count shares). Without the bound,
+// gpus: 100000000000000000000000 would be a quota of 100e21, which caps
+// nothing. No cap is said explicitly: Quota.UnlimitedGPUs, or an
+// extendedResources entry left out.
+const (
+	MaxGPUs                  = 10000
+	MaxExtendedResourceQuota = 100000
+)
+
 // Quota becomes the namespace's ResourceQuota. Unset fields take the
 // defaults document's value, then bulkhead's built-in default. The GPU
 // resource is capped by gpus alone, never also by extendedResources.
 //
+// +kubebuilder:validation:XValidation:rule=`!(has(self.unlimitedGPUs) && self.unlimitedGPUs && has(self.gpus))`,message="may not be set together with gpus: unlimitedGPUs lifts the GPU cap that gpus sets; keep one of them",fieldPath=`.unlimitedGPUs`,reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule=`!has(self.gpuResource) || !has(self.extendedResources) || !(self.gpuResource in self.extendedResources)`,messageExpression=`"Duplicate value: " + self.gpuResource + " is the GPU resource (spec.quota.gpuResource), which quota.gpus caps; set quota.gpus instead"`,fieldPath=`.extendedResources`
 type Quota struct {
 	// GPUs is how many GPUs (of GPUResource) pods may request in total.
 	// +kubebuilder:validation:XValidation:rule=`(size(string(self)) <= 64 && (string(self).lastIndexOf("e") < 0 || size(string(self)) - string(self).lastIndexOf("e") <= 4) && (string(self).lastIndexOf("E") < 0 || size(string(self)) - string(self).lastIndexOf("E") <= 4))`,message="must be a quantity such as 4, 500m or 64Gi, of at most 64 characters and with an exponent of at most three characters; write it with a suffix such as G or Ti"
 	// +kubebuilder:validation:XValidation:rule=`!string(self).startsWith("-")`,message="must not be negative; use 0 to allow none"
 	// +kubebuilder:validation:XValidation:rule=`!((size(string(self)) <= 64 && (string(self).lastIndexOf("e") < 0 || size(string(self)) - string(self).lastIndexOf("e") <= 4) && (string(self).lastIndexOf("E") < 0 || size(string(self)) - string(self).lastIndexOf("E") <= 4)) && isQuantity(string(self))) || quantity(string(self)).isInteger()`,message="must be a whole number; round it"
+	// At most MaxGPUs: a larger cap is taken for a typo. For no GPU cap at
+	// all, set UnlimitedGPUs instead.
+	// +kubebuilder:validation:XValidation:rule=`!((size(string(self)) <= 64 && (string(self).lastIndexOf("e") < 0 || size(string(self)) - string(self).lastIndexOf("e") <= 4) && (string(self).lastIndexOf("E") < 0 || size(string(self)) - string(self).lastIndexOf("E") <= 4)) && isQuantity(string(self))) || quantity(string(self)).compareTo(quantity("10000")) <= 0`,message="must be at most 10000: no tenant of a real cluster gets more GPUs, so a larger cap is most likely a typo; lower it, or remove gpus and set unlimitedGPUs: true for no GPU cap"
 	GPUs *resource.Quantity `json:"gpus,omitempty"`
+	// UnlimitedGPUs lifts the GPU cap: the quota gets no line for the GPU
+	// resource, so pods may request as many GPUs as the cluster has. It is
+	// the explicit form of "no cap" (gpus defaults to 0, none), may not be
+	// set together with gpus, and is overridden by a gpus set at a level
+	// of higher precedence (a tenant's gpus beats its defaults' unlimitedGPUs).
+	UnlimitedGPUs bool `json:"unlimitedGPUs,omitempty"`
 	// GPUResource is the extended resource GPUs counts. Default nvidia.com/gpu.
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=317
@@ -98,7 +121,10 @@ type Quota struct {
 	// +kubebuilder:validation:XValidation:rule=`!format.qualifiedName().validate("requests." + self).hasValue()`,message="is too long: the quota's requests.<name> would be no valid resource name; name the extended resource the GPU device plugin advertises, such as nvidia.com/gpu or amd.com/gpu"
 	GPUResource corev1.ResourceName `json:"gpuResource,omitempty"`
 	// ExtendedResources caps other extended resources, e.g. MIG profiles
-	// (nvidia.com/mig-1g.10gb: 2). Keys are resource names.
+	// (nvidia.com/mig-1g.10gb: 2). Keys are resource names; values whole
+	// numbers of at most MaxExtendedResourceQuota (the controller checks
+	// both: one more CEL rule over the values costs more than a CRD may).
+	// A resource left out has no cap.
 	// +kubebuilder:validation:MaxProperties=5
 	// +kubebuilder:validation:XValidation:rule=`self.all(k, !format.qualifiedName().validate(k).hasValue())`,message="keys must be a qualified name (an optional DNS subdomain prefix and '/', then at most 63 alphanumeric characters, '-', '_' or '.'); cap cpu, memory, pods and storage with their own quota fields, extendedResources is for device plugin resources such as nvidia.com/mig-1g.10gb"
 	// +kubebuilder:validation:XValidation:rule=`self.all(k, k.contains("/"))`,message="keys must be an extended resource name with a domain prefix, such as nvidia.com/gpu; cap cpu, memory, pods and storage with their own quota fields, extendedResources is for device plugin resources such as nvidia.com/mig-1g.10gb"

@@ -144,13 +144,14 @@ var RoleNames = []RoleName{AdminRole, EditRole, ViewRole}
 
 // Member is one subject of a tenant. A ServiceAccount's name is an object
 // name; a user's or group's is whatever the authenticator reports, but it
-// must not hold control characters or surrounding blanks (they would match
+// must not hold control characters, invisible formatting characters
+// (U+200B ZERO WIDTH SPACE, ...) or surrounding blanks (they would match
 // nobody) nor be an identity shared between tenants (SharedIdentities,
 // SharedIdentityPrefixes; keep the rule below in step with them).
 //
 // +kubebuilder:validation:XValidation:rule=`(has(self.kind) && self.kind != "ServiceAccount") || !format.dns1123Subdomain().validate(self.name).hasValue()`,messageExpression=`"\"" + self.name + "\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com'), at most 253 characters; rename the ServiceAccount"`,fieldPath=`.name`
 // +kubebuilder:validation:XValidation:rule=`(has(self.kind) && self.kind != "ServiceAccount") || size(self.name) <= ((has(self.role) && self.role == "admin") ? 235 : 236)`,messageExpression=`(has(self.role) && self.role == "admin") ? "the role binding named bulkhead-admin-sa-<name> would be invalid: must be no more than 253 characters; shorten the name to 235 characters or less" : "the role binding named bulkhead-" + ((has(self.role) && self.role == "view") ? "view" : "edit") + "-sa-<name> would be invalid: must be no more than 253 characters; shorten the name to 236 characters or less"`,fieldPath=`.name`
-// +kubebuilder:validation:XValidation:rule=`!has(self.kind) || self.kind == "ServiceAccount" || (!self.name.matches(r"\p{Cc}") && self.name.trim() == self.name)`,messageExpression=`(self.name.matches(r"\p{Cc}") ? "must not contain control characters" : "must not start or end with blanks") + "; fix the " + self.kind.lowerAscii() + " name"`,fieldPath=`.name`
+// +kubebuilder:validation:XValidation:rule=`!has(self.kind) || self.kind == "ServiceAccount" || (!self.name.matches(r"[\p{Cc}\p{Cf}]") && self.name.trim() == self.name)`,messageExpression=`(self.name.matches(r"\p{Cc}") ? "must not contain control characters" : self.name.matches(r"\p{Cf}") ? "must not contain invisible formatting characters (such as U+200B ZERO WIDTH SPACE), which match no name an authenticator reports" : "must not start or end with blanks") + "; fix the " + self.kind.lowerAscii() + " name"`,fieldPath=`.name`
 // +kubebuilder:validation:XValidation:rule=`!has(self.kind) || self.kind == "ServiceAccount" || !(self.name in ["system:authenticated", "system:unauthenticated", "system:anonymous", "system:serviceaccounts", "system:masters"] || self.name.startsWith("system:serviceaccounts:") || self.name.startsWith("system:serviceaccount:"))`,messageExpression=`self.kind + " \"" + self.name + "\" is an identity Kubernetes shares between tenants or with the cluster's own components; binding it would open this namespace to all of them; name the people or the team's own group instead"`,fieldPath=`.name`,reason=FieldValueForbidden
 type Member struct {
 	// Name of the ServiceAccount, user or group.

@@ -119,6 +119,10 @@ type decoded struct {
 // which the decoder only reports once everything else decoded.
 func decodeDocument(doc document) decoded {
 	out := decoded{doc: doc}
+	if errs := checkBounds(doc); len(errs) > 0 {
+		out.errs = errs
+		return out
+	}
 	root := resolveAlias(doc.root)
 	if root.Kind != yaml.MappingNode {
 		out.errs = append(out.errs, docError{line: doc.line(root), detail: fmt.Sprintf(

@@ -57,7 +57,8 @@ const DefaultMaxTokenTTL = 7 * 24 * time.Hour
 // Either argument may be nil; neither is changed, and the result shares no
 // memory with them.
 //
-// The merge is field by field: each quota field on its own, with
+// The merge is field by field: each quota field on its own (gpus and
+// unlimitedGPUs count as one field), with
 // extendedResources merged by key; each LimitRange list merged by key; the
 // network's mode, allowFrom (as a whole list), egress and egressCIDRs each on
 // their own. A list that is set but empty ([]) counts as set, so a tenant can
@@ -112,12 +113,20 @@ func resolveQuota(levels []*v1alpha1.Guardrails) *v1alpha1.Quota {
 		return nil
 	}
 	out := &v1alpha1.Quota{
-		GPUs:                   pick(func(q *v1alpha1.Quota) *resource.Quantity { return q.GPUs }),
 		CPU:                    pick(func(q *v1alpha1.Quota) *resource.Quantity { return q.CPU }),
 		Memory:                 pick(func(q *v1alpha1.Quota) *resource.Quantity { return q.Memory }),
 		Pods:                   pick(func(q *v1alpha1.Quota) *resource.Quantity { return q.Pods }),
 		Storage:                pick(func(q *v1alpha1.Quota) *resource.Quantity { return q.Storage }),
 		PersistentVolumeClaims: pick(func(q *v1alpha1.Quota) *resource.Quantity { return q.PersistentVolumeClaims }),
+	}
+	// gpus and unlimitedGPUs are one setting: the first level that sets
+	// either decides (gpus, should a level wrongly set both).
+	for _, q := range quotas {
+		if q.GPUs != nil || q.UnlimitedGPUs {
+			out.GPUs = pick(func(*v1alpha1.Quota) *resource.Quantity { return q.GPUs })
+			out.UnlimitedGPUs = q.GPUs == nil
+			break
+		}
 	}
 	for _, q := range quotas {
 		if q.GPUResource != "" {

@@ -2,7 +2,9 @@ package spec
 
 import (
 	"errors"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,7 +53,7 @@ var invalidCases = map[string]struct {
 	"defaults-old-form.yaml": {14, []string{`spec.defaults: Required value: this file holds TenantDefaults "researchers"`, "add `defaults: researchers` to this tenant's spec"}},
 	"two-defaults.yaml": {15, []string{`metadata.name: Duplicate value: "lab": a TenantDefaults of that name is already defined at testdata/invalid/two-defaults.yaml:2`,
 		"rename one of them or merge the two"}},
-	"defaults-unknown-field.yaml": {8, []string{"spec.quota.gpu: Unknown field", `rename it to "gpus"`, "spec.quota takes: gpus, gpuResource"}},
+	"defaults-unknown-field.yaml": {8, []string{"spec.quota.gpu: Unknown field", `rename it to "gpus"`, "spec.quota takes: gpus, unlimitedGPUs, gpuResource"}},
 	"negative-gpus.yaml":          {8, []string{`spec.quota.gpus: Invalid value: "-1": must not be negative`, "use 0 to allow none"}},
 	"bad-quantity.yaml":           {9, []string{"spec.quota.memory: Invalid value: must be a quantity", `not the string "lots"`, "write a number"}},
 	"bad-gpu-resource.yaml":       {9, []string{`spec.quota.gpuResource: Invalid value: "gpu"`, "with a domain prefix", "such as nvidia.com/gpu"}},
@@ -89,15 +91,20 @@ func TestInvalidFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != len(invalidCases) {
-		t.Errorf("testdata/invalid has %d files, the table %d cases; keep them in step", len(files), len(invalidCases))
+	bad := readBadInputs(t)
+	if len(files) != len(invalidCases)+len(bad) {
+		t.Errorf("testdata/invalid has %d files, the table %d cases and %s %d; keep them in step",
+			len(files), len(invalidCases), badInputGolden, len(bad))
 	}
 	for _, file := range files {
 		name := filepath.Base(file)
+		if _, ok := bad[name]; ok {
+			continue // TestBadInputs
+		}
 		t.Run(name, func(t *testing.T) {
 			tc, ok := invalidCases[name]
 			if !ok {
-				t.Fatalf("no expectation for %s", file)
+				t.Fatalf("no expectation for %s: add it to invalidCases or to %s", file, badInputGolden)
 			}
 			tenants, err := Load([]string{file}, nil)
 			if tenants != nil {
@@ -139,7 +146,11 @@ func TestInvalidDirectory(t *testing.T) {
 	for _, e := range errs {
 		perFile[e.File]++
 	}
-	for name := range invalidCases {
+	names := slices.Collect(maps.Keys(invalidCases))
+	for name := range readBadInputs(t) {
+		names = append(names, name)
+	}
+	for _, name := range names {
 		if perFile[filepath.Join("testdata/invalid", name)] == 0 {
 			t.Errorf("%s: no problem reported when loading the directory", name)
 		}

@@ -14,6 +14,11 @@ import (
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 )
 
+// maxMembers bounds a tenant's member list, as the CRD's schema does: each
+// member is a RoleBinding, and a team larger than this is better bound as a
+// group.
+const maxMembers = 100
+
 // validateMembers checks defaulted members.
 func validateMembers(members []v1alpha1.Member) []finding {
 	var out []finding
@@ -39,7 +44,7 @@ func validateMembers(members []v1alpha1.Member) []finding {
 		switch m.Kind {
 		case v1alpha1.ServiceAccountMember:
 			if msgs := apivalidation.ValidateServiceAccountName(m.Name, false); len(msgs) > 0 {
-				add(field.Invalid(namePath, m.Name, strings.Join(msgs, "; ")), "rename the ServiceAccount")
+				add(field.Invalid(namePath, m.Name, dnsProblem(m.Name, msgs, subdomainChars)), "rename the ServiceAccount")
 			} else if roleKnown {
 				out = append(out, checkBindingName(namePath, m)...)
 			}
@@ -101,6 +106,9 @@ func subjectNameProblem(name string) string {
 	}
 	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
 		return "must not contain control characters"
+	}
+	if p := invisibleProblem(name); p != "" {
+		return p
 	}
 	if strings.TrimSpace(name) != name {
 		return "must not start or end with blanks"

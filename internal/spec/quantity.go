@@ -71,6 +71,10 @@ func (w *quantityWalker) walk(key, n *yaml.Node, t reflect.Type, path string) {
 	}
 	if check, ok := parsedScalars[t]; ok {
 		if detail := check(resolveAlias(n), nullable); detail != "" {
+			if path == "spec.quota.gpus" && saysUnlimited(resolveAlias(n)) {
+				detail = fmt.Sprintf("Invalid value: must be a number of GPUs such as 4, not %s; for no GPU cap, remove gpus and set unlimitedGPUs: true",
+					describeNode(n))
+			}
 			w.problems = append(w.problems, quantityProblem{key: nodeOrKey(key, n), value: n, path: path, detail: detail})
 		}
 		return
@@ -94,6 +98,19 @@ func (w *quantityWalker) walk(key, n *yaml.Node, t reflect.Type, path string) {
 			w.walk(n.Content[i], n.Content[i+1], t.Elem(), path+"["+k.Value+"]")
 		}
 	}
+}
+
+// saysUnlimited reports whether a value means "no cap" in words, as users
+// write it where a GPU count belongs.
+func saysUnlimited(n *yaml.Node) bool {
+	if n.Kind != yaml.ScalarNode {
+		return false
+	}
+	switch strings.ToLower(strings.TrimSpace(n.Value)) {
+	case "unlimited", "infinite", "inf", "none", "any", "max", "all", "-1":
+		return true
+	}
+	return false
 }
 
 // holdsParsedCache memoizes holdsParsed per type.

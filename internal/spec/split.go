@@ -37,6 +37,10 @@ func splitDocuments(data []byte) ([]document, []syntaxError) {
 	var docs []document
 	var errs []syntaxError
 	for _, c := range chunks(data) {
+		if detail := oversized(len(c.text)); detail != "" {
+			errs = append(errs, syntaxError{line: firstContentLine(c), detail: detail})
+			continue
+		}
 		d, e := parseChunk(c.text, c.firstLine-1)
 		docs = append(docs, d...)
 		errs = append(errs, e...)
@@ -80,6 +84,21 @@ func chunks(data []byte) []chunk {
 		out = append(out, chunk{text: data[start:], firstLine: startLine})
 	}
 	return out
+}
+
+// firstContentLine is the stream line of a chunk's first line that holds
+// more than a comment or a "---" marker: where the document starts for a
+// reader.
+func firstContentLine(c chunk) int {
+	line := c.firstLine
+	for _, text := range bytes.Split(c.text, []byte("\n")) {
+		t := strings.TrimRight(string(text), "\r")
+		if marker, rest := isDocumentStart(t); (marker && hasContent(rest)) || (!marker && hasContent(t)) {
+			return line
+		}
+		line++
+	}
+	return c.firstLine
 }
 
 // isDocumentStart reports whether line is a "---" marker and returns what

@@ -101,6 +101,10 @@ func validateAll(in *Input, locate locator) []finding {
 				di := slices.IndexFunc(in.Defaults, func(x Defaults) bool { return x.Name == name })
 				inherited = &d.Spec
 				defaultsAt = func(path string) Source { return locate(defaultsIndex(di), path) }
+			} else if msgs := validation.IsDNS1123Subdomain(name); len(msgs) > 0 {
+				// No TenantDefaults can have that name.
+				found = append(found, finding{err: problem(field.Invalid(field.NewPath("spec", "defaults"), name,
+					dnsProblem(name, msgs, subdomainChars)), "name a TenantDefaults by its metadata.name")})
 			} else if !in.defaultsResolved {
 				found = append(found, finding{err: problem(field.NotFound(field.NewPath("spec", "defaults"), name),
 					"the input defines these TenantDefaults: "+in.DefaultsNames()+"; name one of them or pass the file that defines "+name)})
@@ -127,7 +131,7 @@ func validateDefaults(d *v1alpha1.TenantDefaults) []finding {
 		add(field.Required(field.NewPath("metadata", "name"), "tenants name the TenantDefaults they inherit"),
 			"name it, and set spec.defaults to that name in the tenants that should inherit it")
 	} else if msgs := validation.IsDNS1123Subdomain(d.Name); len(msgs) > 0 {
-		add(field.Invalid(field.NewPath("metadata", "name"), d.Name, strings.Join(msgs, "; ")), "rename it")
+		add(field.Invalid(field.NewPath("metadata", "name"), d.Name, dnsProblem(d.Name, msgs, subdomainChars)), "rename it")
 	}
 	if d.Namespace != "" {
 		add(field.Forbidden(field.NewPath("metadata", "namespace"), "a TenantDefaults is cluster-scoped and has no namespace"),
@@ -162,7 +166,7 @@ func validateTenant(orig v1alpha1.Tenant) []finding {
 	if t.Name == "" {
 		add(field.Required(namePath, ""), "set metadata.name to the tenant's name")
 	} else if msgs := validation.IsDNS1123Label(t.Name); len(msgs) > 0 {
-		add(field.Invalid(namePath, t.Name, strings.Join(msgs, "; ")),
+		add(field.Invalid(namePath, t.Name, dnsProblem(t.Name, msgs, labelChars)),
 			"rename the tenant (its name becomes label values and object names)")
 	} else {
 		nameValid = true
@@ -177,7 +181,7 @@ func validateTenant(orig v1alpha1.Tenant) []finding {
 	switch ns := orig.Spec.Namespace; {
 	case ns != "":
 		if msgs := apivalidation.ValidateNamespaceName(ns, false); len(msgs) > 0 {
-			add(field.Invalid(nsPath, ns, strings.Join(msgs, "; ")), "choose a valid namespace name")
+			add(field.Invalid(nsPath, ns, dnsProblem(ns, msgs, labelChars)), "choose a valid namespace name")
 		} else if why := reservedNamespace(ns); why != "" {
 			add(field.Forbidden(nsPath, fmt.Sprintf("namespace %q is reserved: %s", ns, why)), "choose another namespace")
 		}
@@ -186,6 +190,11 @@ func validateTenant(orig v1alpha1.Tenant) []finding {
 			add(field.Forbidden(namePath, fmt.Sprintf("the namespace defaults to the tenant name, and namespace %q is reserved: %s", t.Name, why)),
 				"rename the tenant or set spec.namespace")
 		}
+	}
+
+	if n := len(orig.Spec.Members); n > maxMembers {
+		add(field.TooMany(field.NewPath("spec", "members"), n, maxMembers),
+			"bind a group of the team (kind: Group) instead of listing every person")
 	}
 
 	if dp := t.Spec.DeletionPolicy; dp != "" && !slices.Contains(v1alpha1.DeletionPolicies, dp) {

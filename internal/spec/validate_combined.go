@@ -96,6 +96,9 @@ func (c *combined) checkLimits() {
 			if !okLo || !okHi || loValue.Cmp(hiValue) <= 0 {
 				continue
 			}
+			if hi.name == "max" && hiValue.IsZero() && isContainerResource(k) {
+				continue // checkZeroMax says why a max of 0 is wrong
+			}
 			_, loOwn := limitList(c.own.Limits, lo.name)[k]
 			_, hiOwn := limitList(c.own.Limits, hi.name)[k]
 			loPath, hiPath := p.Child(lo.name).Key(string(k)), p.Child(hi.name).Key(string(k))

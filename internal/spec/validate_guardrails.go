@@ -36,6 +36,7 @@ func checkGuardrails(g *v1alpha1.Guardrails) []finding {
 		checkLimitList(l.DefaultRequest, p.Child("defaultRequest"), add)
 		checkLimitList(l.Default, p.Child("default"), add)
 		checkLimitList(l.Max, p.Child("max"), add)
+		checkZeroMax(l.Max, p.Child("max"), add)
 	}
 	if g.PodSecurity != "" && !slices.Contains(v1alpha1.PodSecurityLevels, g.PodSecurity) {
 		add(field.NotSupported(spec.Child("podSecurity"), g.PodSecurity, v1alpha1.PodSecurityLevels), "set podSecurity to one of them")
@@ -67,6 +68,14 @@ func checkQuota(q *v1alpha1.Quota, p *field.Path, add adder) {
 			checkQuantity(*c.value, c.whole, p.Child(c.name), "use 0 to allow none", add)
 		}
 	}
+	switch {
+	case q.GPUs != nil && q.UnlimitedGPUs:
+		add(field.Forbidden(p.Child("unlimitedGPUs"), "may not be set together with gpus: unlimitedGPUs lifts the GPU cap that gpus sets"),
+			"keep one of them")
+	case q.GPUs != nil:
+		checkBound(*q.GPUs, v1alpha1.MaxGPUs, p.Child("gpus"), "no tenant of a real cluster gets more GPUs",
+			"lower it, or remove gpus and set unlimitedGPUs: true for no GPU cap", add)
+	}
 	if q.GPUResource != "" {
 		if msg := extendedResourceProblem(q.GPUResource); msg != "" {
 			add(field.Invalid(p.Child("gpuResource"), string(q.GPUResource), msg),
@@ -80,12 +89,35 @@ func checkQuota(q *v1alpha1.Quota, p *field.Path, add adder) {
 				"extendedResources is for device plugin resources such as nvidia.com/mig-1g.10gb")
 			continue
 		}
-		checkQuantity(q.ExtendedResources[k], true, kp, "use 0 to allow none", add)
+		v := q.ExtendedResources[k]
+		checkQuantity(v, true, kp, "use 0 to allow none", add)
+		checkBound(v, v1alpha1.MaxExtendedResourceQuota, kp, "no tenant of a real cluster gets more of a device",
+			"lower it, or remove the entry for no cap", add)
 	}
+	if n := len(q.ExtendedResources); n > maxListEntries {
+		add(field.TooMany(p.Child("extendedResources"), n, maxListEntries), "keep the caps that matter; a resource left out has no cap")
+	}
+}
+
+// maxListEntries bounds the quota's and the LimitRange's maps, as the CRD's
+// schema does (its CEL rules over their values cost too much beyond that).
+const maxListEntries = 5
+
+// checkBound refuses a count above max (a quota of 10^23 GPUs caps
+// nothing and is a typo); why says why no real value is that large.
+// Negative and fractional values are checkQuantity's to report.
+func checkBound(v resource.Quantity, bound int64, p *field.Path, why, hint string, add adder) {
+	if v.Sign() < 0 || v.Cmp(*resource.NewQuantity(bound, resource.DecimalSI)) <= 0 {
+		return
+	}
+	add(field.Invalid(p, v.String(), fmt.Sprintf("must be at most %d: %s, so a larger cap is most likely a typo", bound, why)), hint)
 }
 
 // checkLimitList checks the keys and values of one LimitRange list.
 func checkLimitList(l corev1.ResourceList, p *field.Path, add adder) {
+	if len(l) > maxListEntries {
+		add(field.TooMany(p, len(l), maxListEntries), "keep the resources that matter")
+	}
 	for _, k := range slices.Sorted(maps.Keys(l)) {
 		kp := p.Key(string(k))
 		switch k {
@@ -107,6 +139,23 @@ func checkLimitList(l corev1.ResourceList, p *field.Path, add adder) {
 		}
 		checkQuantity(l[k], true, kp, "remove it or give a positive amount", add)
 	}
+}
+
+// checkZeroMax refuses a max of zero CPU, memory or ephemeral storage: every
+// container uses some, so such a max refuses every pod. (A max of 0 for an
+// extended resource is meaningful: no container may ask for it.)
+func checkZeroMax(limit corev1.ResourceList, p *field.Path, add adder) {
+	for _, k := range slices.Sorted(maps.Keys(limit)) {
+		if v := limit[k]; isContainerResource(k) && v.IsZero() {
+			add(field.Invalid(p.Key(string(k)), v.String(), "must be more than 0: every container uses some "+string(k)+
+				", so a max of 0 refuses every pod"), "remove it for no maximum, or give a positive amount")
+		}
+	}
+}
+
+// isContainerResource reports whether every container uses some of k.
+func isContainerResource(k corev1.ResourceName) bool {
+	return k == corev1.ResourceCPU || k == corev1.ResourceMemory || k == corev1.ResourceEphemeralStorage
 }
 
 func checkQuantity(v resource.Quantity, whole bool, p *field.Path, hint string, add adder) {
@@ -155,6 +204,12 @@ func checkNetwork(n *v1alpha1.Network, p *field.Path, add adder) {
 	if n.Egress != "" && !slices.Contains(v1alpha1.EgressModes, n.Egress) {
 		add(field.NotSupported(p.Child("egress"), n.Egress, v1alpha1.EgressModes), "set egress to one of them")
 	}
+	if l := len(n.EgressCIDRs); l > maxEgressCIDRs {
+		add(field.TooMany(p.Child("egressCIDRs"), l, maxEgressCIDRs), "merge them into wider prefixes")
+	}
+	if l := len(n.AllowFrom); l > maxPeers {
+		add(field.TooMany(p.Child("allowFrom"), l, maxPeers), "select the namespaces with one namespaceSelector")
+	}
 	for i, c := range n.EgressCIDRs {
 		cp := p.Child("egressCIDRs").Index(i)
 		prefix, err := netip.ParsePrefix(c)
@@ -172,6 +227,12 @@ func checkNetwork(n *v1alpha1.Network, p *field.Path, add adder) {
 	}
 }
 
+// Bounds of the network lists, as in the CRD's schema.
+const (
+	maxEgressCIDRs = 64
+	maxPeers       = 32
+)
+
 func checkPeer(peer v1alpha1.NetworkPeer, p *field.Path, add adder) {
 	switch {
 	case peer.Namespace != "" && peer.NamespaceSelector != nil:
@@ -183,7 +244,7 @@ func checkPeer(peer v1alpha1.NetworkPeer, p *field.Path, add adder) {
 	}
 	if peer.Namespace != "" {
 		if msgs := apivalidation.ValidateNamespaceName(peer.Namespace, false); len(msgs) > 0 {
-			add(field.Invalid(p.Child("namespace"), peer.Namespace, strings.Join(msgs, "; ")), "fix the namespace name")
+			add(field.Invalid(p.Child("namespace"), peer.Namespace, dnsProblem(peer.Namespace, msgs, labelChars)), "fix the namespace name")
 		}
 	}
 	checkSelector(peer.NamespaceSelector, p.Child("namespaceSelector"), add)

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/yaml"
 
@@ -38,6 +39,7 @@ type env struct {
 	dynamic    dynamic.Interface
 	mapper     meta.RESTMapper
 	kubeconfig string
+	cfg        *rest.Config // for the controller of controller-only fixtures
 }
 
 var (
@@ -110,7 +112,7 @@ func install(ctx context.Context, cluster *localcluster.Cluster) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &env{dynamic: dyn, mapper: restmapper.NewDiscoveryRESTMapper(groups), kubeconfig: cluster.KubeconfigPath()}, nil
+	return &env{dynamic: dyn, mapper: restmapper.NewDiscoveryRESTMapper(groups), kubeconfig: cluster.KubeconfigPath(), cfg: cfg}, nil
 }
 
 // needCluster skips a test when the cluster was skipped, and returns the

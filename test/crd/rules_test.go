@@ -46,6 +46,11 @@ func TestRulesAcceptWhatTheCLIAccepts(t *testing.T) {
 		"open-and-egress":     "  network: {mode: open, egress: open}\n",
 		"inherited-egress":    "  defaults: lab\n  network: {egressCIDRs: [10.0.0.0/8]}\n",
 		"deletion-delete":     "  deletionPolicy: Delete\n",
+		"unlimited-gpus":      "  quota: {unlimitedGPUs: true, extendedResources: {nvidia.com/mig-1g.10gb: 100000}}\n",
+		"gpus-at-max":         "  quota: {gpus: 10000}\n",
+		"gpus-10k":            "  quota: {gpus: 10k}\n",
+		"unlimited-false":     "  quota: {gpus: 2, unlimitedGPUs: false}\n",
+		"non-ascii-user":      "  members:\n  - {kind: User, name: \"jos\u00e9@example.com\"}\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if got := e.sendTenant(t, name, spec); got.refused != nil {
@@ -61,20 +66,26 @@ func TestRulesRefuse(t *testing.T) {
 	for name, c := range map[string]struct{ spec, want string }{
 		// resource.ParseQuantity takes practically forever on such exponents;
 		// the rules refuse them before anything parses them.
-		"huge-exponent":       {"  quota: {memory: \"1e-2147483647\"}\n", "exponent of at most three characters"},
-		"huge-exponent-limit": {"  limits: {max: {memory: \"1E2147483647\"}}\n", "an exponent has at most three characters"},
-		"negative-limit":      {"  limits: {default: {cpu: \"-1\"}}\n", "values must not be negative"},
-		"fractional-pods":     {"  quota: {pods: 1500m}\n", "must be a whole number"},
-		"sa-236-admin":        {"  members:\n  - {role: admin, name: " + strings.Repeat("a", 236) + "}\n", "shorten the name to 235 characters or less"},
-		"blank-user":          {"  members:\n  - {kind: User, name: \" dana\"}\n", "must not start or end with blanks"},
-		"kube-namespace":      {"  namespace: kube-lab\n", `namespace "kube-lab" is reserved`},
-		"unmasked-cidr":       {"  network: {egress: restricted, egressCIDRs: [10.20.1.0/16]}\n", "has address bits set beyond the prefix length"},
-		"open-restricted":     {"  network: {mode: open, egress: restricted}\n", "egress cannot be restricted when the network mode is open"},
-		"peer-without-ns":     {"  network: {allowFrom: [{podSelector: {matchLabels: {app: x}}}]}\n", "a peer needs namespace or namespaceSelector"},
-		"gpu-twice":           {"  quota: {gpuResource: amd.com/gpu, extendedResources: {amd.com/gpu: 1}}\n", "amd.com/gpu is the GPU resource"},
-		"gpu-twice-builtin":   {"  quota: {extendedResources: {nvidia.com/gpu: 1}}\n", "nvidia.com/gpu is the GPU resource (bulkhead's built-in default)"},
-		"requests-prefix":     {"  quota: {gpuResource: requests.nvidia.com/gpu}\n", `without the "requests." prefix`},
-		"ttl-negative":        {"  credentials: {maxTokenTTL: -1h}\n", "must be at least 10m"},
+		"huge-exponent":        {"  quota: {memory: \"1e-2147483647\"}\n", "exponent of at most three characters"},
+		"huge-exponent-limit":  {"  limits: {max: {memory: \"1E2147483647\"}}\n", "an exponent has at most three characters"},
+		"negative-limit":       {"  limits: {default: {cpu: \"-1\"}}\n", "values must not be negative"},
+		"fractional-pods":      {"  quota: {pods: 1500m}\n", "must be a whole number"},
+		"sa-236-admin":         {"  members:\n  - {role: admin, name: " + strings.Repeat("a", 236) + "}\n", "shorten the name to 235 characters or less"},
+		"blank-user":           {"  members:\n  - {kind: User, name: \" dana\"}\n", "must not start or end with blanks"},
+		"kube-namespace":       {"  namespace: kube-lab\n", `namespace "kube-lab" is reserved`},
+		"unmasked-cidr":        {"  network: {egress: restricted, egressCIDRs: [10.20.1.0/16]}\n", "has address bits set beyond the prefix length"},
+		"open-restricted":      {"  network: {mode: open, egress: restricted}\n", "egress cannot be restricted when the network mode is open"},
+		"peer-without-ns":      {"  network: {allowFrom: [{podSelector: {matchLabels: {app: x}}}]}\n", "a peer needs namespace or namespaceSelector"},
+		"gpu-twice":            {"  quota: {gpuResource: amd.com/gpu, extendedResources: {amd.com/gpu: 1}}\n", "amd.com/gpu is the GPU resource"},
+		"gpu-twice-builtin":    {"  quota: {extendedResources: {nvidia.com/gpu: 1}}\n", "nvidia.com/gpu is the GPU resource (bulkhead's built-in default)"},
+		"requests-prefix":      {"  quota: {gpuResource: requests.nvidia.com/gpu}\n", `without the "requests." prefix`},
+		"ttl-negative":         {"  credentials: {maxTokenTTL: -1h}\n", "must be at least 10m"},
+		"gpus-absurd-quoted":   {"  quota: {gpus: \"100000000000000000000000\"}\n", "must be at most 10000"},
+		"gpus-above-max":       {"  quota: {gpus: \"10001\"}\n", "set unlimitedGPUs: true for no GPU cap"},
+		"gpus-10k-suffix":      {"  quota: {gpus: 11k}\n", "must be at most 10000"},
+		"gpus-fraction-quoted": {"  quota: {gpus: \"0.5\"}\n", "must be a whole number"},
+		"unlimited-and-count":  {"  defaults: lab\n  quota: {gpus: 0, unlimitedGPUs: true}\n", "may not be set together with gpus"},
+		"zero-width-group":     {"  members:\n  - {kind: Group, name: \"team\u200d\"}\n", "must not contain invisible formatting characters"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			got := e.sendTenant(t, name, c.spec)
