@@ -200,6 +200,21 @@ func load(ctx context.Context, c kubernetes.Interface, w *audit.Snapshot, n, wor
 			jobs = append(jobs, func() error { _, err := c.RbacV1().Roles(o.Namespace).Create(ctx, &o, opts); return err })
 		}
 	}
+	for _, o := range w.NetworkPolicies {
+		if keep[o.Namespace] {
+			jobs = append(jobs, func() error { _, err := c.NetworkingV1().NetworkPolicies(o.Namespace).Create(ctx, &o, opts); return err })
+		}
+	}
+	for _, o := range w.ResourceQuotas {
+		if keep[o.Namespace] {
+			jobs = append(jobs, func() error { _, err := c.CoreV1().ResourceQuotas(o.Namespace).Create(ctx, &o, opts); return err })
+		}
+	}
+	for _, o := range w.Secrets {
+		if keep[o.Namespace] {
+			jobs = append(jobs, func() error { _, err := c.CoreV1().Secrets(o.Namespace).Create(ctx, &o, opts); return err })
+		}
+	}
 	for _, o := range w.RoleBindings {
 		if keep[o.Namespace] {
 			jobs = append(jobs, func() error { _, err := c.RbacV1().RoleBindings(o.Namespace).Create(ctx, &o, opts); return err })
