@@ -40,7 +40,7 @@ const GCPercent = 300
 // GOMEMLIMIT is set): near it the collector runs more often instead, so a
 // 5,000-tenant cluster stays under 512 MiB of RSS. It is soft: an audit
 // whose live heap is larger still finishes.
-const MemoryLimit = 400 << 20
+const MemoryLimit = 448 << 20
 
 // Run audits snap for the given tenants. What the API server would ignore
 // (a missing role) is a finding or a warning, not an error; Run fails only

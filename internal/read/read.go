@@ -17,12 +17,13 @@ import (
 // enough that the API server never builds one huge response.
 const PageSize = 500
 
-// SnapshotPageSize is the page of a reader that keeps every object it
-// lists (audit's snapshot): there a page's memory is no saving, and each
-// round trip costs the API server a request's fixed work (at 50,000
-// RoleBindings on the local control plane, pages of 5,000 read them in
-// 0.8 s, pages of 500 in 2.1 s). Callers set it as ListOptions.Limit.
-const SnapshotPageSize = 5000
+// Whole is the page size of a reader that keeps every object it lists
+// (audit's snapshot): one LIST without a limit, as an informer's first
+// LIST is, which the API server answers from its watch cache. Paginated,
+// every continuation costs the server a request's fixed work and may be
+// read from etcd: at 50,000 RoleBindings on the local control plane one
+// response took 0.45 s, pages of 5,000 0.66-0.88 s, pages of 500 2.1 s.
+const Whole = 0
 
 // List is one typed client's List call, e.g. client.RbacV1().RoleBindings("").List.
 type List[L runtime.Object] func(ctx context.Context, opts metav1.ListOptions) (L, error)
@@ -35,6 +36,12 @@ type Retry func(ctx context.Context, fn func(context.Context) error) error
 // once fn has seen its items, so fn must copy what it keeps. T is the item
 // type (corev1.Namespace), L its list (*corev1.NamespaceList).
 func Each[T any, L runtime.Object](ctx context.Context, retry Retry, list List[L], opts metav1.ListOptions, fn func(*T) error) error {
+	return EachPage(ctx, retry, list, opts, PageSize, fn)
+}
+
+// EachPage is Each with pages of pageSize objects; Whole asks for one
+// response.
+func EachPage[T any, L runtime.Object](ctx context.Context, retry Retry, list List[L], opts metav1.ListOptions, pageSize int64, fn func(*T) error) error {
 	page := func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 		var out L
 		err := do(ctx, retry, func(ctx context.Context) (err error) {
@@ -44,7 +51,7 @@ func Each[T any, L runtime.Object](ctx context.Context, retry Retry, list List[L
 		return out, err
 	}
 	p := pager.New(page)
-	p.PageSize = PageSize
+	p.PageSize = pageSize
 	p.PageBufferSize = 1
 	return p.EachListItem(ctx, opts, func(obj runtime.Object) error {
 		item, ok := any(obj).(*T)
