@@ -124,7 +124,8 @@ func checkProblems(t *testing.T, data []byte, tenants []Tenant, err error) {
 		t.Fatalf("error %v (%T) is not a non-empty *Errors", err, err)
 	}
 	// The parser may point just past the last line for errors at the end.
-	lines := bytes.Count(data, []byte("\n")) + 2
+	// YAML breaks lines at \n, \r\n and a lone \r (old Mac files).
+	lines := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) - bytes.Count(data, []byte("\r\n")) + 2
 	for _, e := range *errs {
 		if e.File != "fuzz.yaml" || e.Line < 0 || e.Line > lines || e.Detail == "" {
 			t.Fatalf("bad problem %#v in a %d-line input", e, lines)
