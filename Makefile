@@ -1,6 +1,6 @@
 # bulkhead: two commands set everything up on a fresh machine.
 #   make demo   build, start a local control plane, provision bob and alice, prove isolation
-#   make test   unit and end-to-end tests (the e2e tests start their own control plane)
+#   make test   unit and end-to-end tests with -race (the e2e tests start their own control plane)
 #   make install  bulkhead and the kubectl plugin kubectl-bulkhead into $(INSTALL_DIR)
 
 GO        ?= go
@@ -33,8 +33,12 @@ uninstall:
 control-plane:
 	hack/build-control-plane.sh
 
+# Every test runs under the race detector, and so does the bulkhead binary
+# the e2e tests build in their TestMain: GOFLAGS reaches that `go build`
+# through the environment. `make test RACE=` runs without it.
+RACE ?= -race
 test: control-plane chromium vet check-generated
-	$(GO) test -count=1 -timeout 30m ./...
+	GOFLAGS="$(strip $(GOFLAGS) $(RACE))" $(GO) test -count=1 -timeout 30m ./...
 
 # Debian's chromium renders the audit's HTML report in a browser test.
 chromium:

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,11 +50,18 @@ func FuzzAllowed(f *testing.F) {
 					t.Fatalf("Allowed(%+v, %+v) = %v, reference %v (rule %+v)", who, a, got, want, rule)
 				}
 			}
-			for _, h := range e.WhoCan(a) {
+			holders := e.WhoCan(a)
+			for _, h := range holders {
 				if !ref.allowed(h.Subject.Identity(), a) {
 					t.Fatalf("WhoCan(%+v) lists %v, which the reference denies", a, h.Subject)
 				}
 			}
+			for _, who := range []UserInfo{u, ServiceAccountUser("ns", user)} {
+				if e.Allowed(who, a) && !coveredBy(who, holders) {
+					t.Fatalf("Allowed(%+v, %+v) but WhoCan lists no subject that is %+v: %v", who, a, who, holders)
+				}
+			}
+			checkWildcards(t, e, rule, u, a)
 		}
 		if got, want := e.Rules(u, ns), ref.rulesFor(u, ns); !sameRuleMultiset(got, want) {
 			t.Fatalf("Rules = %v, reference %v", got, want)
@@ -67,4 +75,54 @@ func FuzzAllowed(f *testing.F) {
 			_ = e.Grants(s)
 		}
 	})
+}
+
+// coveredBy reports whether one of holders is who: its user name, one of
+// its groups, or the ServiceAccount it is.
+func coveredBy(who UserInfo, holders []Holder) bool {
+	for _, h := range holders {
+		id := h.Subject.Identity()
+		if h.Subject.Kind == rbacv1.GroupKind && slices.Contains(who.Groups, h.Subject.Name) ||
+			h.Subject.Kind != rbacv1.GroupKind && id.Name == who.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// checkWildcards holds the engine to what a wildcard in the only rule of
+// the snapshot means: the field it covers cannot change the answer ("*"
+// verbs allow every verb, "*" groups every group, "*" resources every
+// resource and subresource, no resourceNames every name).
+func checkWildcards(t *testing.T, e *Engine, rule rbacv1.PolicyRule, u UserInfo, a Attributes) {
+	t.Helper()
+	want := e.Allowed(u, a)
+	vary := func(what string, b Attributes) {
+		if got := e.Allowed(u, b); got != want {
+			t.Fatalf("rule %+v: Allowed(%+v) = %v but Allowed(%+v) = %v, though %s cannot matter", rule, a, want, b, got, what)
+		}
+	}
+	if slices.Contains(rule.Verbs, rbacv1.VerbAll) {
+		b := a
+		b.Verb = "fuzz-some-verb"
+		vary("the verb", b)
+	}
+	if !a.IsResourceRequest() {
+		return
+	}
+	if slices.Contains(rule.APIGroups, rbacv1.APIGroupAll) {
+		b := a
+		b.Group = "fuzz.example.com"
+		vary("the group", b)
+	}
+	if slices.Contains(rule.Resources, rbacv1.ResourceAll) {
+		b := a
+		b.Resource, b.Subresource = "fuzzthings", "fuzzsub"
+		vary("the resource", b)
+	}
+	if len(rule.ResourceNames) == 0 {
+		b := a
+		b.Name = "fuzz-some-name"
+		vary("the name", b)
+	}
 }

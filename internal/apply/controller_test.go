@@ -2,8 +2,10 @@ package apply
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"reflect"
@@ -68,13 +70,15 @@ func TestPlanThroughLister(t *testing.T) {
 	live := New(c, Options{})
 	tn := tenant("listed")
 	reconcile(t, live, tn)
-	calls := 0
+	// The planner lists kinds concurrently: the Lister must be safe for
+	// concurrent use, and so must this count.
+	var calls atomic.Int32
 	k := kinds(c)
 	lister := func(ctx context.Context, list runtime.Object, ns string, opts metav1.ListOptions) error {
-		calls++
+		calls.Add(1)
 		kd, ok := k[strings.TrimSuffix(reflect.TypeOf(list).Elem().Name(), "List")]
 		if !ok {
-			t.Fatalf("no kind for %T", list)
+			return fmt.Errorf("no kind for %T", list)
 		}
 		var items []runtime.Object
 		if err := kd.each(ctx, nil, ns, opts, func(o metav1.Object) error {
@@ -87,7 +91,7 @@ func TestPlanThroughLister(t *testing.T) {
 	}
 	cached := New(c, Options{Lister: lister, DryRun: true})
 	p := plan(t, cached, false, Scope{}, tn)
-	if calls == 0 {
+	if calls.Load() == 0 {
 		t.Fatal("the plan did not read through the Lister")
 	}
 	if p.Sets[0].Pending() || p.Sets[0].Err != nil {

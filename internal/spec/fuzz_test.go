@@ -3,25 +3,34 @@ package spec
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 )
 
-// FuzzParse checks that Parse never panics and keeps its promises: either
-// defaulted tenants with complete guardrails that validate, or no tenants
-// and an *Errors whose every problem points into the input.
+// FuzzParse checks that ParseAll (split, strict decode of Tenant and
+// TenantDefaults documents, validation, defaults) never panics and keeps
+// its promises: the same answer twice; either defaulted tenants with
+// complete guardrails that validate (alone and with their TenantDefaults)
+// and that a second defaulting leaves unchanged, or no tenants and an
+// *Errors whose every problem points into the input. Seeds: the valid and
+// invalid fixtures, plus testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
 	seeds, err := filepath.Glob("testdata/valid/*.y*ml")
 	if err != nil {
 		f.Fatal(err)
 	}
-	seeds = append(seeds, "testdata/three-problems.yaml", "testdata/invalid/merge-key.yaml",
-		"testdata/invalid/default-above-defaults-max.yaml", "testdata/invalid/bad-selector-operator.yaml")
+	invalid, err := filepath.Glob("testdata/invalid/*.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	seeds = append(append(seeds, invalid...), "testdata/three-problems.yaml")
 	for _, s := range seeds {
 		data, err := os.ReadFile(s)
 		if err != nil {
@@ -30,16 +39,37 @@ func FuzzParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tenants, err := Parse("fuzz.yaml", data)
+		in, err := ParseAll("fuzz.yaml", data)
+		again, errAgain := ParseAll("fuzz.yaml", data)
+		if fmt.Sprint(err) != fmt.Sprint(errAgain) || (in == nil) != (again == nil) ||
+			in != nil && !apiequality.Semantic.DeepEqual([]any{in.Tenants, in.Defaults}, []any{again.Tenants, again.Defaults}) {
+			t.Fatalf("two parses of one input differ: %v / %v", err, errAgain)
+		}
 		if err != nil {
-			checkProblems(t, data, tenants, err)
+			if in != nil {
+				t.Fatalf("got an Input along with %v", err)
+			}
+			checkProblems(t, data, nil, err)
 			return
 		}
+		tenants := in.Tenants
 		if len(tenants) == 0 {
 			t.Fatal("no tenants and no error")
 		}
 		if err := Validate(tenants); err != nil {
 			t.Fatalf("loaded tenants do not validate: %v", err)
+		}
+		if err := ValidateInput(in); err != nil {
+			t.Fatalf("loaded tenants and their TenantDefaults do not validate: %v", err)
+		}
+		for _, tn := range tenants {
+			// Defaulting a loaded tenant again, as the controller does
+			// with what it reads back, must change nothing.
+			twice := tn.DeepCopy()
+			DefaultWith(twice, in.inherited(tn.Spec.Defaults))
+			if !apiequality.Semantic.DeepEqual(&tn.Tenant, twice) {
+				t.Fatalf("defaulting tenant %q twice changes it:\n%+v\n%+v", tn.Name, tn.Spec, twice.Spec)
+			}
 		}
 		for _, tn := range tenants {
 			if tn.Spec.Namespace == "" || len(tn.Spec.Members) == 0 {
@@ -94,7 +124,8 @@ func checkProblems(t *testing.T, data []byte, tenants []Tenant, err error) {
 		t.Fatalf("error %v (%T) is not a non-empty *Errors", err, err)
 	}
 	// The parser may point just past the last line for errors at the end.
-	lines := bytes.Count(data, []byte("\n")) + 2
+	// YAML breaks lines at \n, \r\n and a lone \r (old Mac files).
+	lines := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) - bytes.Count(data, []byte("\r\n")) + 2
 	for _, e := range *errs {
 		if e.File != "fuzz.yaml" || e.Line < 0 || e.Line > lines || e.Detail == "" {
 			t.Fatalf("bad problem %#v in a %d-line input", e, lines)

@@ -76,6 +76,11 @@ func launch(t *testing.T, name string, args ...string) *proc {
 			t.Errorf("%s exited on its own during the test: %v", p.name, p.waitErr)
 		}
 		p.stop(t)
+		// Under make test the binary is race-built; a race it reports goes
+		// to its log, not its exit code once it was stopped by a signal.
+		if log := p.logText(); strings.Contains(log, "WARNING: DATA RACE") {
+			t.Errorf("%s reported a data race (log follows)", p.name)
+		}
 		if t.Failed() {
 			p.printLog(t)
 		}
