@@ -174,6 +174,9 @@ type ConflictError struct {
 	Reason ConflictReason
 	// Owner is the other tenant or tenant set; empty for NotManaged.
 	Owner string
+	// Overtaken, with Concurrent: this run had written the tenant when the
+	// other run's spec turned up, so the tenant may mix both.
+	Overtaken bool
 }
 
 func (e *ConflictError) Error() string {
@@ -188,7 +191,11 @@ func (e *ConflictError) Error() string {
 	case Controlled:
 		return fmt.Sprintf("tenant %q (%s) is reconciled by the bulkhead controller from Tenant object %q", e.Tenant, e.Object, e.Tenant)
 	case Concurrent:
-		return fmt.Sprintf("another run applied a different spec of tenant %q (%s) while this one applied it: this run's changes to the tenant did not all stand; "+
+		if e.Overtaken {
+			return fmt.Sprintf("another run applied a different spec of tenant %q (%s) while this one applied it: the tenant may hold a mix of both specs; "+
+				"once the other run is done, apply again the spec that should hold", e.Tenant, e.Object)
+		}
+		return fmt.Sprintf("another run is applying a different spec of tenant %q (%s): this run wrote nothing of the tenant; "+
 			"once the other run is done, apply this spec again if it is the one that should hold", e.Tenant, e.Object)
 	}
 	return fmt.Sprintf("%s exists and is not managed by bulkhead", e.Object)

@@ -110,7 +110,7 @@ func (r *Reconciler) claim(ctx context.Context, k kind, c *Change) error {
 	} else if other == digestOf(c) {
 		return nil // the same spec, written by another run (or by this one's retried request)
 	}
-	return r.concurrent(c)
+	return &ConflictError{Object: c.Object, Tenant: c.tenant, Reason: Concurrent}
 }
 
 // check reads a locked tenant's Namespace again once the run is done with
@@ -120,11 +120,7 @@ func (r *Reconciler) check(ctx context.Context, c *Change) error {
 	if err != nil || other == digestOf(c) {
 		return nil // not known to be overtaken; a read failure is not this run's failure
 	}
-	return r.concurrent(c)
-}
-
-func (r *Reconciler) concurrent(c *Change) error {
-	return &ConflictError{Object: c.Object, Tenant: c.tenant, Reason: Concurrent}
+	return &ConflictError{Object: c.Object, Tenant: c.tenant, Reason: Concurrent, Overtaken: true}
 }
 
 func (r *Reconciler) liveDigest(ctx context.Context, name string) (string, error) {

@@ -74,7 +74,9 @@ func TestDifferentSpecsOfOneTenantAtOnce(t *testing.T) {
 			t.Errorf("round %d: the run whose spec stands exited %d:\n%s", round, r.code, r)
 		}
 		if r := results[loser]; r.code != 0 {
-			lost++
+			if lost++; lost == 1 {
+				t.Logf("round %d: the run that lost says:\n%s", round, r.stderr)
+			}
 			msg := strings.ToLower(r.stderr)
 			if !strings.Contains(msg, "another run") || !strings.Contains(msg, name) || !strings.Contains(msg, "again") {
 				t.Errorf("round %d: the run that lost does not say that another run changed tenant %s and what to do:\n%s", round, name, r)
