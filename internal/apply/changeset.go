@@ -83,6 +83,12 @@ type Change struct {
 	set     int // index of its ChangeSet in the plan being built
 	// secretOf names the ServiceAccount of a token Secret being removed.
 	secretOf string
+	tenant   string
+	// lock marks a tenant's Namespace sent first, on liveRV (the
+	// resourceVersion the plan read; "" when it did not exist), as the
+	// tenant's lock against concurrent runs (claim.go).
+	lock   bool
+	liveRV string
 }
 
 // String reads like kubectl: `role.rbac.authorization.k8s.io/bulkhead-edit in bob configured`.
@@ -168,6 +174,9 @@ type ConflictError struct {
 	Reason ConflictReason
 	// Owner is the other tenant or tenant set; empty for NotManaged.
 	Owner string
+	// Overtaken, with Concurrent: this run had written the tenant when the
+	// other run's spec turned up, so the tenant may mix both.
+	Overtaken bool
 }
 
 func (e *ConflictError) Error() string {
@@ -181,6 +190,13 @@ func (e *ConflictError) Error() string {
 		return fmt.Sprintf("tenant %q (%s) belongs to tenant set %q", e.Tenant, e.Object, e.Owner)
 	case Controlled:
 		return fmt.Sprintf("tenant %q (%s) is reconciled by the bulkhead controller from Tenant object %q", e.Tenant, e.Object, e.Tenant)
+	case Concurrent:
+		if e.Overtaken {
+			return fmt.Sprintf("another run applied a different spec of tenant %q (%s) while this one applied it: the tenant may hold a mix of both specs; "+
+				"once the other run is done, apply again the spec that should hold", e.Tenant, e.Object)
+		}
+		return fmt.Sprintf("another run is applying a different spec of tenant %q (%s): this run wrote nothing of the tenant; "+
+			"once the other run is done, apply this spec again if it is the one that should hold", e.Tenant, e.Object)
 	}
 	return fmt.Sprintf("%s exists and is not managed by bulkhead", e.Object)
 }
@@ -237,4 +253,14 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// fail marks every change of the set that was still to be made as failed
+// with err, so that none is made.
+func (cs *ChangeSet) fail(err error) {
+	for i := range cs.Changes {
+		if c := &cs.Changes[i]; c.Action != Unchanged && c.Err == nil {
+			c.Action, c.Err = Failed, err
+		}
+	}
 }

@@ -63,7 +63,7 @@ func (p *planner) want(tenant, ns string, objs []render.Object) {
 		case isAdminBinding(o):
 			st = stageAdmins
 		}
-		cs.Changes[i] = Change{Object: RefOf(o), Action: Created, desired: o, stage: st, set: len(p.sets)}
+		cs.Changes[i] = Change{Object: RefOf(o), Action: Created, desired: o, stage: st, set: len(p.sets), tenant: tenant}
 		p.byKey[cs.Changes[i].Object.key()] = &cs.Changes[i]
 		p.wantKinds[cs.Changes[i].Object.Kind] = true
 	}
@@ -288,6 +288,7 @@ func (p *planner) compare(k kind, c *Change, obj metav1.Object) error {
 		return conflict(OtherTenant, labels[v1alpha1.TenantLabel])
 	}
 	if ns, ok := c.desired.(*corev1ac.NamespaceApplyConfiguration); ok {
+		c.liveRV = obj.GetResourceVersion()
 		switch live := labels[v1alpha1.TenantSetLabel]; {
 		case live == v1alpha1.ControllerTenantSet && p.scope.TenantSet != live:
 			return conflict(Controlled, live)
@@ -324,12 +325,15 @@ func (p *planner) compare(k kind, c *Change, obj metav1.Object) error {
 		return nil
 	}
 	c.Action, c.Diff = Configured, diff(owned, want)
-	// The digest changes whenever anything else does: a line of noise,
-	// unless it is the only change (an object applied before digests).
-	if len(c.Diff) > 1 {
-		c.Diff = slices.DeleteFunc(c.Diff, func(d string) bool {
-			return strings.Contains(d, "metadata.annotations."+v1alpha1.AppliedAnnotation+":")
-		})
+	// The digests change whenever anything else does: lines of noise,
+	// unless they are the only change (an object applied before digests; a
+	// Namespace whose tenant changed elsewhere).
+	for _, a := range []string{v1alpha1.AppliedAnnotation, TenantDigestAnnotation} {
+		if len(c.Diff) > 1 {
+			c.Diff = slices.DeleteFunc(c.Diff, func(d string) bool {
+				return strings.Contains(d, "metadata.annotations."+a+":")
+			})
+		}
 	}
 	return nil
 }

@@ -182,6 +182,9 @@ func (r *Reconciler) Plan(ctx context.Context, tenants []v1alpha1.Tenant, shared
 	}
 	for _, t := range tenants {
 		objs := render.Tenant(t)
+		if err := withDigest(objs); err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", t.Name, err)
+		}
 		if scope.TenantSet != "" {
 			for _, o := range objs {
 				if ns, ok := o.(*corev1ac.NamespaceApplyConfiguration); ok {
@@ -232,6 +235,7 @@ type job struct{ set, change int }
 // It returns the plan's ChangeSets with what happened.
 func (r *Reconciler) Execute(ctx context.Context, p *Plan) []ChangeSet {
 	var byStage [stages][]job
+	r.lockNamespaces(p)
 	for si := range p.Sets {
 		cs := &p.Sets[si]
 		if len(Conflicts(cs.Err)) > 0 {
@@ -239,7 +243,7 @@ func (r *Reconciler) Execute(ctx context.Context, p *Plan) []ChangeSet {
 		}
 		for ci := range cs.Changes {
 			c := &cs.Changes[ci]
-			if c.Action == Unchanged {
+			if c.Action == Unchanged && !c.lock {
 				r.report(*c)
 				continue
 			}
@@ -255,7 +259,7 @@ func (r *Reconciler) Execute(ctx context.Context, p *Plan) []ChangeSet {
 		if stage(st) == stageNamespaced || stage(st) == stageAdmins {
 			for _, j := range jobs {
 				c := &p.Sets[j.set].Changes[j.change]
-				if err := failedNS[c.Object.Namespace]; err != nil {
+				if err := failedNS[c.Object.Namespace]; err != nil && c.Err == nil {
 					c.Action, c.Err = Failed, &TransientError{Object: c.Object, Err: fmt.Errorf("not written: namespace %s was not written", c.Object.Namespace)}
 				}
 			}
@@ -276,6 +280,9 @@ func (r *Reconciler) Execute(ctx context.Context, p *Plan) []ChangeSet {
 				c := &p.Sets[j.set].Changes[j.change]
 				if c.Object.Kind == "Namespace" && c.Err != nil {
 					failedNS[c.Object.Name] = c.Err
+					if len(Conflicts(c.Err)) > 0 {
+						p.Sets[j.set].fail(c.Err) // lost the tenant to another run: nothing of it is written
+					}
 				}
 				if isPolicy(c.Object) {
 					policy = append(policy, c)
@@ -284,10 +291,29 @@ func (r *Reconciler) Execute(ctx context.Context, p *Plan) []ChangeSet {
 			policyErr = r.notePolicyWrites(policy)
 		}
 	}
+	r.checkLocks(ctx, p)
 	for i := range p.Sets {
 		p.Sets[i].finish()
 	}
 	return p.Sets
+}
+
+// checkLocks reads the Namespace of every tenant this run locked and wrote
+// again (claim.go's check).
+func (r *Reconciler) checkLocks(ctx context.Context, p *Plan) {
+	var locked []*Change
+	for si := range p.Sets {
+		for ci := range p.Sets[si].Changes {
+			if c := &p.Sets[si].Changes[ci]; c.lock && c.Err == nil {
+				locked = append(locked, c)
+			}
+		}
+	}
+	r.parallel(ctx, len(locked), func(i int) {
+		if err := r.check(ctx, locked[i]); err != nil {
+			locked[i].Action, locked[i].Err = Failed, err
+		}
+	})
 }
 
 // parallel runs fn(0..n-1) on the Reconciler's workers.

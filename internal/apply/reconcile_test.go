@@ -440,7 +440,9 @@ func TestGuardrailTurnedOff(t *testing.T) {
 	off.Spec.Limits = nil
 	cs := reconcile(t, r, off)
 	objs := defaultObjects("guard", "guard-user", edit)
-	expectChanges(t, cs, outcome(objs[0], Unchanged), outcome(objs[1], Unchanged), outcome(objs[2], Unchanged),
+	// The Namespace records the digest of the tenant's spec, which
+	// changed: it is the tenant's lock against a concurrent run (claim.go).
+	expectChanges(t, cs, outcome(objs[0], Configured), outcome(objs[1], Unchanged), outcome(objs[2], Unchanged),
 		outcome(objs[3], Unchanged), outcome(objs[4], Unchanged), outcome(limitsRef("guard"), Removed), outcome(ingressRef("guard"), Removed))
 	expectGone(t, c, limitsRef("guard"), ingressRef("guard"))
 	for _, o := range []metav1.Object{lr, np} {

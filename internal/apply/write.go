@@ -21,13 +21,18 @@ import (
 func (r *Reconciler) carryOut(ctx context.Context, p *Plan, c *Change) {
 	k := r.kinds[c.Object.Kind]
 	var err error
-	switch c.Action {
-	case Created, Configured:
+	switch {
+	case c.lock:
+		if err = r.claim(ctx, k, c); len(Conflicts(err)) > 0 {
+			c.Action, c.Err = Failed, err
+			return
+		}
+	case c.Action == Created, c.Action == Configured:
 		if r.opts.DryRun && p.pendingNS[c.Object.Namespace] {
 			return // its namespace does not exist yet: nothing to send
 		}
 		err = r.do(ctx, func(ctx context.Context) error { return k.apply(ctx, c.desired, r.applyOptions()) })
-	case Revoked:
+	case c.Action == Revoked:
 		if r.opts.DryRun {
 			err = r.remove(ctx, k, c.Object)
 			break
@@ -36,9 +41,9 @@ func (r *Reconciler) carryOut(ctx context.Context, p *Plan, c *Change) {
 			_, err := credentials.Revoke(ctx, r.client.CoreV1(), c.Object.Namespace, c.Object.Name, nil, false)
 			return err
 		})
-	case Removed, Deleted:
+	case c.Action == Removed, c.Action == Deleted:
 		err = r.remove(ctx, k, c.Object)
-	case Cordoned:
+	case c.Action == Cordoned:
 		if !r.opts.DryRun {
 			err = r.do(ctx, func(ctx context.Context) error { return r.cordon(ctx, c.Object.Name, p.scope) })
 		}

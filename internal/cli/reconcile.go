@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -181,7 +182,7 @@ func (t counts) removed() int { return t[apply.Removed] + t[apply.Revoked] + t[a
 // failure is the run's error: one summary when the API server went away
 // (the per-object failures say nothing more), else every failure once.
 func failure(sets []apply.ChangeSet, t counts) error {
-	var failed []string
+	var failed, undone []string
 	var transientErr *apply.TransientError
 	for _, cs := range sets {
 		for _, c := range cs.Changes {
@@ -189,6 +190,9 @@ func failure(sets []apply.ChangeSet, t counts) error {
 				continue
 			}
 			failed = append(failed, c.String())
+			if name := cs.Tenant; name != "" && !slices.Contains(undone, name) {
+				undone = append(undone, name)
+			}
 			if transientErr == nil {
 				errors.As(c.Err, &transientErr)
 			}
@@ -204,8 +208,22 @@ func failure(sets []apply.ChangeSet, t counts) error {
 		if errors.As(transientErr, &away) {
 			why = fmt.Sprintf("no answer for %s; last error: %v", away.For.Round(time.Second), away.Last)
 		}
-		return fmt.Errorf("the API server stopped answering (%s): %d of %d objects written, %d not; nothing is lost, run the same command again to converge",
-			why, total-len(failed), total, len(failed))
+		return fmt.Errorf("the API server stopped answering (%s): %d of %d objects written, %d not; nothing is lost, run the same command again to converge%s",
+			why, total-len(failed), total, len(failed), undoneTenants(undone))
 	}
-	return fmt.Errorf("%d of %d objects failed:\n  %s", len(failed), total, strings.Join(failed, "\n  "))
+	return fmt.Errorf("%d of %d objects failed:\n  %s%s", len(failed), total, strings.Join(failed, "\n  "), undoneTenants(undone))
+}
+
+// undoneTenants names the tenants a run left unfinished, the first few of
+// them: which ones a second run will change.
+func undoneTenants(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	const shown = 10
+	s := fmt.Sprintf("\n%d tenants not fully applied: %s", len(names), strings.Join(names[:min(shown, len(names))], ", "))
+	if len(names) > shown {
+		s += fmt.Sprintf(" and %d more", len(names)-shown)
+	}
+	return s
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -191,4 +192,45 @@ func (c *Cluster) signal(name string, sig syscall.Signal) error {
 		return p.exitError()
 	}
 	return p.signal(sig)
+}
+
+// RestartAPIServerWithFlags restarts kube-apiserver (as StopAPIServer and
+// StartAPIServer do) with flags changed: each "--name=value" replaces the
+// flag of that name, or is added. The change lasts until the next call, so
+// a test that turns on what the cluster normally has off (API Priority and
+// Fairness: "--enable-priority-and-fairness=true") turns it off again the
+// same way.
+func (c *Cluster) RestartAPIServerWithFlags(ctx context.Context, flags ...string) error {
+	if err := c.StopAPIServer(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	_, p, err := c.process(apiName)
+	if err == nil {
+		p.cmd.Args = withFlags(p.cmd.Args, flags)
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("localcluster: change the flags of %s: %w", apiName, err)
+	}
+	return c.StartAPIServer(ctx)
+}
+
+// withFlags returns args with each of flags in place of the flag of the
+// same name, or appended.
+func withFlags(args, flags []string) []string {
+	out := append([]string(nil), args...)
+	for _, f := range flags {
+		name, _, _ := strings.Cut(f, "=")
+		replaced := false
+		for i, a := range out {
+			if n, _, _ := strings.Cut(a, "="); n == name {
+				out[i], replaced = f, true
+			}
+		}
+		if !replaced {
+			out = append(out, f)
+		}
+	}
+	return out
 }
