@@ -202,7 +202,10 @@ func load(ctx context.Context, c kubernetes.Interface, w *audit.Snapshot, n, wor
 	}
 	for _, o := range w.NetworkPolicies {
 		if keep[o.Namespace] {
-			jobs = append(jobs, func() error { _, err := c.NetworkingV1().NetworkPolicies(o.Namespace).Create(ctx, &o, opts); return err })
+			jobs = append(jobs, func() error {
+				_, err := c.NetworkingV1().NetworkPolicies(o.Namespace).Create(ctx, &o, opts)
+				return err
+			})
 		}
 	}
 	for _, o := range w.ResourceQuotas {
