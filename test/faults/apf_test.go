@@ -27,6 +27,7 @@ var throttledRE = regexp.MustCompile(`status="?429`)
 // a tiny share, one queue of one: most of its concurrent requests are
 // refused with 429. Apply must slow down, not fail, and converge.
 func TestThrottledByPriorityAndFairness(t *testing.T) {
+	need(t)
 	const ns, sa = "faults-apf", "throttled-bulkhead"
 	// The local control plane runs without API Priority and Fairness (it
 	// only adds latency to tests): on for this test only.

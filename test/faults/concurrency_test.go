@@ -15,6 +15,7 @@ import (
 // Two applies of the same spec at once both succeed, and the cluster holds
 // what it renders, once.
 func TestSameSpecTwiceAtOnce(t *testing.T) {
+	need(t)
 	tenants := names("twice", 1, 60)
 	var b strings.Builder
 	for _, name := range tenants {
@@ -37,6 +38,7 @@ func TestSameSpecTwiceAtOnce(t *testing.T) {
 // renders it, never a mixture, and a run whose change did not stand says
 // so.
 func TestDifferentSpecsOfOneTenantAtOnce(t *testing.T) {
+	need(t)
 	const name = "race-team"
 	base := writeFile(t, "base.yaml", tenantDoc(name, member{"lead", "admin"}, member{"ana", "edit"}, member{"bo", "edit"}))
 	adds := writeFile(t, "adds.yaml", tenantDoc(name, member{"lead", "admin"}, member{"ana", "edit"}, member{"bo", "edit"}, member{"cy", "edit"}))
@@ -95,6 +97,7 @@ func TestDifferentSpecsOfOneTenantAtOnce(t *testing.T) {
 // reconciles, and the controller leaves the CLI's tenant alone, even when a
 // Tenant object of the same name appears.
 func TestApplyWhileTheControllerRuns(t *testing.T) {
+	need(t)
 	startController(t, "controller")
 	const ctl, cli = "ctl-owned", "cli-owned"
 	ctlSpec := writeFile(t, "ctl.yaml", tenantDoc(ctl, member{"lead", "admin"}))

@@ -106,6 +106,7 @@ func waitReady(t *testing.T, tenants []string, timeout time.Duration) {
 // (admins demoted, a member removed): the next one finishes the job, and
 // the cluster holds exactly what the changed Tenants render.
 func TestControllerKilledMidReconcile(t *testing.T) {
+	need(t)
 	const n = 60
 	tenants := names("ctlkill", 1, n)
 	var before, after strings.Builder

@@ -154,6 +154,7 @@ func messageLines(stderr string) []string {
 
 // etcd frozen for 10 s: the API server cannot read or write anything.
 func TestEtcdPausedMidApply(t *testing.T) {
+	need(t)
 	c := newChange(t, "etcd")
 	run := c.startDuring(t, "--retry-timeout", "5s")
 	if err := e2e.cluster.PauseEtcd(); err != nil {
@@ -177,6 +178,7 @@ func TestEtcdPausedMidApply(t *testing.T) {
 // The API server SIGKILLed and away for longer than --retry-timeout: the
 // run gives up, says so, and the same command finishes the job.
 func TestAPIServerKilledMidApply(t *testing.T) {
+	need(t)
 	c := newChange(t, "kill")
 	run := c.startDuring(t, "--retry-timeout", "3s")
 	if err := e2e.cluster.KillAPIServer(); err != nil {
@@ -197,6 +199,7 @@ func TestAPIServerKilledMidApply(t *testing.T) {
 // The API server killed and back within --retry-timeout: the run waits it
 // out.
 func TestAPIServerRestartedMidApply(t *testing.T) {
+	need(t)
 	c := newChange(t, "restart")
 	run := c.startDuring(t)
 	if err := e2e.cluster.KillAPIServer(); err != nil {

@@ -42,69 +42,53 @@ type env struct {
 	tenants    client.Client // Tenant objects
 }
 
-var e2e env
+var (
+	e2e        env
+	skipReason string // why the cluster tests are skipped (BULKHEAD_SKIP_E2E=1 outside CI)
+)
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
+func TestMain(m *testing.M) { os.Exit(localcluster.RunTests(m, "faults", setup, &skipReason)) }
 
-func run(m *testing.M) int {
+// need skips a test when the control-plane binaries are missing outside CI.
+func need(t *testing.T) {
+	t.Helper()
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+}
+
+// setup builds bulkhead next to the cluster's files (removed with them),
+// makes the clients and installs the CRDs.
+func setup(ctx context.Context, cluster *localcluster.Cluster) error {
 	root, err := localcluster.RepoRoot()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if mayskip, err := localcluster.TestBinaries(); err != nil {
-		if mayskip {
-			fmt.Fprintln(os.Stderr, "skipping fault tests (BULKHEAD_SKIP_E2E=1):", err)
-			return 0
-		}
-		fmt.Fprintf(os.Stderr, "faults: %v\nrun hack/build-control-plane.sh (or make test) first\n", err)
-		return 1
+		return err
 	}
 	if _, err := exec.LookPath("kubectl"); err != nil {
-		fmt.Fprintln(os.Stderr, "faults: kubectl is needed on PATH:", err)
-		return 1
+		return fmt.Errorf("kubectl is needed on PATH: %w", err)
 	}
-	tmp, err := os.MkdirTemp("", "bulkhead-faults-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "bulkhead")
-	build := exec.Command("go", "build", "-o", bin, ".")
+	bin := filepath.Join(filepath.Dir(cluster.KubeconfigPath()), "bulkhead")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build bulkhead: %v\n%s", err, out)
-		return 1
+		return fmt.Errorf("build bulkhead: %w\n%s", err, out)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cluster, err := localcluster.Start(ctx, localcluster.Options{DataDir: filepath.Join(tmp, "cluster"), Log: os.Stderr})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start local control plane:", err)
-		return 1
-	}
-	defer cluster.Stop()
 	cfg := cluster.RESTConfig()
 	cfg.QPS, cfg.Burst = 200, 400
 	clientset, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	tenants, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	e2e = env{cluster: cluster, bulkhead: bin, kubeconfig: cluster.KubeconfigPath(), root: root, client: clientset, tenants: tenants}
 	for _, args := range [][]string{
@@ -112,11 +96,10 @@ func run(m *testing.M) int {
 		{"wait", "--for", "condition=Established", "--timeout", "60s", "crd/tenants.bulkhead.dev", "crd/tenantdefaults.bulkhead.dev"},
 	} {
 		if r := start(nil, e2e.kubeconfig, "kubectl", args...).wait(); r.code != 0 {
-			fmt.Fprintf(os.Stderr, "faults: kubectl %s: %s\n", strings.Join(args, " "), r)
-			return 1
+			return fmt.Errorf("kubectl %s: %s", strings.Join(args, " "), r)
 		}
 	}
-	return m.Run()
+	return nil
 }
 
 // result is what a command printed and how it exited.
