@@ -139,8 +139,9 @@ func TestApplyWhileTheControllerRuns(t *testing.T) {
 	must(t, kubectl(t, "delete", "tenant", cli, "--wait=false"), 0)
 }
 
-// versions are the resourceVersions of a namespace and of the RBAC and
-// ServiceAccounts in it.
+// versions are the resourceVersions of a namespace and of the RoleBindings
+// and ServiceAccounts bulkhead manages in it (the "default" ServiceAccount is
+// kube-controller-manager's, made whenever it gets to the namespace).
 func versions(t *testing.T, ns string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -149,14 +150,15 @@ func versions(t *testing.T, ns string) map[string]string {
 		t.Fatal(err)
 	}
 	out["namespace"] = n.ResourceVersion
-	rbs, err := e2e.client.RbacV1().RoleBindings(ns).List(t.Context(), metav1.ListOptions{})
+	managed := metav1.ListOptions{LabelSelector: v1alpha1.ManagedSelector}
+	rbs, err := e2e.client.RbacV1().RoleBindings(ns).List(t.Context(), managed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, o := range rbs.Items {
 		out["rolebinding/"+o.Name] = o.ResourceVersion
 	}
-	sas, err := e2e.client.CoreV1().ServiceAccounts(ns).List(t.Context(), metav1.ListOptions{})
+	sas, err := e2e.client.CoreV1().ServiceAccounts(ns).List(t.Context(), managed)
 	if err != nil {
 		t.Fatal(err)
 	}
