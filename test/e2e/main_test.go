@@ -24,6 +24,7 @@ import (
 // they can share one control plane (starting one takes seconds).
 type env struct {
 	bulkhead   string // path of the built binary
+	verbose    string // the binary for runs at -v 9: see run
 	kubeconfig string // admin kubeconfig
 	client     kubernetes.Interface
 	root       string // repository root
@@ -57,11 +58,23 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 
 	bin := filepath.Join(tmp, "bulkhead")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build bulkhead: %v\n%s", err, out)
+	if err := buildBulkhead(root, bin, os.Getenv("GOFLAGS")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	// At -v 9 client-go's debuggingRoundTripper logs TLS handshake timings
+	// that an HTTP trace callback of a dial still in flight may be writing
+	// (k8s.io/client-go v0.34 transport/round_trippers.go reads
+	// reqInfo.TLSHandshake outside its muTrace): client-go's own race, in a
+	// log line. Under the race detector, the runs at -v 9 use a binary built
+	// without it; every other run's binary is race-built.
+	verbose := bin
+	if raceEnabled {
+		verbose = bin + "-norace"
+		if err := buildBulkhead(root, verbose, withoutRace(os.Getenv("GOFLAGS"))); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -77,8 +90,30 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	e2e = env{bulkhead: bin, kubeconfig: cluster.KubeconfigPath(), client: client, root: root}
+	e2e = env{bulkhead: bin, verbose: verbose, kubeconfig: cluster.KubeconfigPath(), client: client, root: root}
 	return m.Run()
+}
+
+// buildBulkhead builds the bulkhead binary at out with goflags.
+func buildBulkhead(root, out, goflags string) error {
+	build := exec.Command("go", "build", "-o", out, ".")
+	build.Dir = root
+	build.Env = append(os.Environ(), "GOFLAGS="+goflags)
+	if b, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build bulkhead (GOFLAGS=%q): %v\n%s", goflags, err, b)
+	}
+	return nil
+}
+
+// withoutRace is goflags less -race.
+func withoutRace(goflags string) string {
+	var keep []string
+	for _, f := range strings.Fields(goflags) {
+		if f != "-race" {
+			keep = append(keep, f)
+		}
+	}
+	return strings.Join(keep, " ")
 }
 
 // result is what a command printed and how it exited.
