@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
+	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
+	"github.com/bulkhead-dev/bulkhead/internal/read"
 	"github.com/bulkhead-dev/bulkhead/internal/render"
 )
 
@@ -113,14 +116,59 @@ func (r *Reconciler) claim(ctx context.Context, k kind, c *Change) error {
 	return &ConflictError{Object: c.Object, Tenant: c.tenant, Reason: Concurrent}
 }
 
-// check reads a locked tenant's Namespace again once the run is done with
-// it: another run's digest there means the tenant may mix both runs' specs.
-func (r *Reconciler) check(ctx context.Context, c *Change) error {
-	other, err := r.liveDigest(ctx, c.Object.Name)
-	if err != nil || other == digestOf(c) {
-		return nil // not known to be overtaken; a read failure is not this run's failure
+// overtaken is the error of a locked tenant whose Namespace carries
+// another digest once the run is done with it: another run applied a
+// different spec meanwhile, so the tenant may mix both runs' specs.
+func overtaken(c *Change, live string) error {
+	if live == digestOf(c) {
+		return nil
 	}
 	return &ConflictError{Object: c.Object, Tenant: c.tenant, Reason: Concurrent, Overtaken: true}
+}
+
+// listLocksOver: when a run locked more tenants than this, one LIST of
+// bulkhead's Namespaces reads their digests back instead of a GET each.
+const listLocksOver = 16
+
+// checkLocks reads the Namespace of every tenant this run locked and wrote
+// again, and fails the tenants another run overtook. A read that fails
+// leaves a tenant as it is: not known to be overtaken is not this run's
+// failure.
+func (r *Reconciler) checkLocks(ctx context.Context, p *Plan) {
+	var locked []*Change
+	for si := range p.Sets {
+		for ci := range p.Sets[si].Changes {
+			if c := &p.Sets[si].Changes[ci]; c.lock && c.Err == nil {
+				locked = append(locked, c)
+			}
+		}
+	}
+	if len(locked) > listLocksOver {
+		live := map[string]string{}
+		sel := metav1.ListOptions{LabelSelector: v1alpha1.ManagedSelector}
+		err := read.Each(ctx, r.opts.Retry, r.client.CoreV1().Namespaces().List, sel, func(ns *corev1.Namespace) error {
+			live[ns.Name] = ns.Annotations[TenantDigestAnnotation]
+			return nil
+		})
+		if err == nil {
+			for _, c := range locked {
+				if d, ok := live[c.Object.Name]; ok {
+					if err := overtaken(c, d); err != nil {
+						c.Action, c.Err = Failed, err
+					}
+				}
+			}
+			return
+		}
+	}
+	r.parallel(ctx, len(locked), func(i int) {
+		c := locked[i]
+		if d, err := r.liveDigest(ctx, c.Object.Name); err == nil {
+			if err := overtaken(c, d); err != nil {
+				c.Action, c.Err = Failed, err
+			}
+		}
+	})
 }
 
 func (r *Reconciler) liveDigest(ctx context.Context, name string) (string, error) {

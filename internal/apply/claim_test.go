@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"fmt"
 	"maps"
 	"testing"
 
@@ -64,26 +65,39 @@ func TestConcurrentRunsOfOneSpec(t *testing.T) {
 }
 
 // A run that reads the tenant after another run claimed it, and finishes
-// first: the run it overtook finds out when it is done and says so.
+// first: the run it overtook finds out when it is done and says so, for
+// that tenant only. Many locked tenants are read back with one LIST, few
+// with a GET each: both ways.
 func TestOvertakenRunSaysSo(t *testing.T) {
 	c := needCluster(t)
-	const name = "claim-overtaken"
-	reconcile(t, New(c, Options{}), tenant(name, member("ana", v1alpha1.EditRole), member("bo", v1alpha1.EditRole)))
-	adds := tenant(name, member("ana", v1alpha1.EditRole), member("bo", v1alpha1.EditRole), member("cy", v1alpha1.EditRole))
-	removes := tenant(name, member("ana", v1alpha1.EditRole))
-	var overtaker []ChangeSet
-	first := New(c, Options{Workers: 1, Progress: func(ch Change) {
-		if ch.Object.Kind == "Namespace" && overtaker == nil {
-			// Between the first run's claim and the rest of its writes.
-			b := New(c, Options{})
-			overtaker = b.Execute(t.Context(), plan(t, b, false, Scope{}, removes))
-		}
-	}})
-	sets := first.Execute(t.Context(), plan(t, first, false, Scope{}, adds))
-	if overtaker == nil || overtaker[0].Err != nil {
-		t.Fatalf("the overtaking run: %+v", overtaker)
-	}
-	if !concurrentIn(sets[0]) {
-		t.Fatalf("the overtaken run's error is %v, want a Concurrent conflict", sets[0].Err)
+	for _, n := range []int{1, listLocksOver + 4} {
+		t.Run(fmt.Sprintf("%d tenants", n), func(t *testing.T) {
+			var before, adds []v1alpha1.Tenant
+			for i := range n {
+				name := fmt.Sprintf("claim-overtaken-%d-%d", n, i)
+				before = append(before, tenant(name, member("ana", v1alpha1.EditRole), member("bo", v1alpha1.EditRole)))
+				adds = append(adds, tenant(name, member("ana", v1alpha1.EditRole), member("bo", v1alpha1.EditRole), member("cy", v1alpha1.EditRole)))
+			}
+			setup := New(c, Options{})
+			execute(t, setup, plan(t, setup, false, Scope{}, before...))
+			removes := tenant(before[0].Name, member("ana", v1alpha1.EditRole))
+			var overtaker []ChangeSet
+			first := New(c, Options{Workers: 1, Progress: func(ch Change) {
+				if ch.Object.Kind == "Namespace" && overtaker == nil {
+					// Between the first run's claim and the rest of its writes.
+					b := New(c, Options{})
+					overtaker = b.Execute(t.Context(), plan(t, b, false, Scope{}, removes))
+				}
+			}})
+			sets := first.Execute(t.Context(), plan(t, first, false, Scope{}, adds...))
+			if overtaker == nil || overtaker[0].Err != nil {
+				t.Fatalf("the overtaking run: %+v", overtaker)
+			}
+			for _, cs := range sets {
+				if got, want := concurrentIn(cs), cs.Tenant == removes.Name; got != want {
+					t.Errorf("tenant %s: overtaken %v, want %v (error %v)", cs.Tenant, got, want, cs.Err)
+				}
+			}
+		})
 	}
 }

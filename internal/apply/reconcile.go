@@ -298,24 +298,6 @@ func (r *Reconciler) Execute(ctx context.Context, p *Plan) []ChangeSet {
 	return p.Sets
 }
 
-// checkLocks reads the Namespace of every tenant this run locked and wrote
-// again (claim.go's check).
-func (r *Reconciler) checkLocks(ctx context.Context, p *Plan) {
-	var locked []*Change
-	for si := range p.Sets {
-		for ci := range p.Sets[si].Changes {
-			if c := &p.Sets[si].Changes[ci]; c.lock && c.Err == nil {
-				locked = append(locked, c)
-			}
-		}
-	}
-	r.parallel(ctx, len(locked), func(i int) {
-		if err := r.check(ctx, locked[i]); err != nil {
-			locked[i].Action, locked[i].Err = Failed, err
-		}
-	})
-}
-
 // parallel runs fn(0..n-1) on the Reconciler's workers.
 func (r *Reconciler) parallel(ctx context.Context, n int, fn func(i int)) {
 	next := make(chan int)
