@@ -84,6 +84,7 @@ type options struct {
 	output   string
 	keep     bool
 	bulkhead string
+	profile  string // directory for CPU profiles of provisioning; "" takes none
 }
 
 // prefix names the tenants: t-0001, t-0002...
@@ -106,6 +107,7 @@ func main() {
 	flag.StringVar(&o.output, "o", "table", "output: table or json (on stdout; progress goes to stderr)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (spec, bulkhead's output, the controller's log, the clusters' logs)")
 	flag.StringVar(&o.bulkhead, "bulkhead", "bin/bulkhead", "bulkhead binary (make build)")
+	flag.StringVar(&o.profile, "profile", "", "write 30 s CPU profiles of the controller and of kube-apiserver, from the first Tenant create, to this directory")
 	flag.Parse()
 	if flag.NArg() > 0 || o.tenants < 1 || o.drift < 1 || o.steady <= 0 || o.poll <= 0 || (o.output != "table" && o.output != "json") {
 		flag.Usage()
@@ -248,7 +250,7 @@ func controllerRun(ctx context.Context, o options, bin string, path func(string)
 		return fmt.Errorf("install the CRDs: %w", err)
 	}
 	logf("starting bulkhead controller (log: %s)", path("controller.log"))
-	proc, err := startController(ctx, bin, cluster.KubeconfigPath(), path("controller.log"))
+	proc, err := startController(ctx, bin, cluster.KubeconfigPath(), path("controller.log"), o.profile != "")
 	if err != nil {
 		return err
 	}
@@ -263,7 +265,11 @@ func controllerRun(ctx context.Context, o options, bin string, path func(string)
 		return err
 	}
 
+	profiled := profile(ctx, o.profile, proc, cs)
 	if rep.Controller, err = provision(ctx, o, c, proc, objs); err != nil {
+		return err
+	}
+	if err := profiled(); err != nil {
 		return err
 	}
 	if err := quiesce(ctx, proc, cfg); err != nil {

@@ -51,6 +51,7 @@ type controllerProc struct {
 	cmd     *exec.Cmd
 	metrics string // http://127.0.0.1:PORT/metrics
 	readyz  string
+	pprof   string // http://127.0.0.1:PORT/debug/pprof/ with -profile, else ""
 	logPath string
 	exited  chan struct{}
 	waitErr error
@@ -58,8 +59,8 @@ type controllerProc struct {
 
 // startController starts bin controller with default flags but the
 // listen addresses, logging to logPath.
-func startController(ctx context.Context, bin, kubeconfig, logPath string) (*controllerProc, error) {
-	ports, err := freePorts(2)
+func startController(ctx context.Context, bin, kubeconfig, logPath string, pprof bool) (*controllerProc, error) {
+	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
 	}
@@ -69,8 +70,13 @@ func startController(ctx context.Context, bin, kubeconfig, logPath string) (*con
 	}
 	metricsAddr := "127.0.0.1:" + strconv.Itoa(ports[0])
 	probeAddr := "127.0.0.1:" + strconv.Itoa(ports[1])
-	cmd := exec.CommandContext(ctx, bin, "--kubeconfig", kubeconfig, "controller",
-		"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", probeAddr)
+	args := []string{"--kubeconfig", kubeconfig, "controller", "--metrics-bind-address", metricsAddr, "--health-probe-bind-address", probeAddr}
+	pprofAddr := ""
+	if pprof {
+		pprofAddr = "127.0.0.1:" + strconv.Itoa(ports[2])
+		args = append(args, "--pprof-bind-address", pprofAddr)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 15 * time.Second
@@ -80,6 +86,9 @@ func startController(ctx context.Context, bin, kubeconfig, logPath string) (*con
 	}
 	p := &controllerProc{cmd: cmd, metrics: "http://" + metricsAddr + "/metrics", readyz: "http://" + probeAddr + "/readyz",
 		logPath: logPath, exited: make(chan struct{})}
+	if pprof {
+		p.pprof = "http://" + pprofAddr + "/debug/pprof/"
+	}
 	go func() {
 		p.waitErr = cmd.Wait()
 		logFile.Close()

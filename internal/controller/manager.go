@@ -228,6 +228,9 @@ func cacheSynced(mgr manager.Manager) healthz.Checker {
 func (r *TenantReconciler) setup(mgr manager.Manager, opts Options, findings <-chan event.GenericEvent) error {
 	idx := mgr.GetFieldIndexer()
 	ctx := context.Background()
+	if err := indexNamespaces(ctx, idx); err != nil {
+		return err
+	}
 	if err := idx.IndexField(ctx, &v1alpha1.Tenant{}, namespaceIndex, func(o client.Object) []string {
 		t := o.(*v1alpha1.Tenant)
 		if t.Spec.Namespace != "" {

@@ -23,13 +23,28 @@ func TestCacheListerSelectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	managed := map[string]string{v1alpha1.ManagedByLabel: v1alpha1.ManagedByValue}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
+	tenantLabels := func(tenant string, managed bool) map[string]string {
+		l := map[string]string{v1alpha1.TenantLabel: tenant}
+		if managed {
+			l[v1alpha1.ManagedByLabel] = v1alpha1.ManagedByValue
+		}
+		return l
+	}
+	b := fake.NewClientBuilder().WithScheme(scheme)
+	for field, fn := range namespaceIndexes {
+		b = b.WithIndex(&corev1.Namespace{}, field, fn)
+	}
+	c := b.WithObjects(
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tok", Namespace: "a", Labels: managed}, Type: corev1.SecretTypeServiceAccountToken},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "opaque", Namespace: "a", Labels: managed}, Type: corev1.SecretTypeOpaque},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "unlabelled", Namespace: "a"}, Type: corev1.SecretTypeServiceAccountToken},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "elsewhere", Namespace: "b", Labels: managed}, Type: corev1.SecretTypeServiceAccountToken},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "a"}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "b"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ana-ws", Labels: tenantLabels("ana", true)}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bo-ws", Labels: tenantLabels("bo", true)}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "cy-ws", Labels: tenantLabels("cy", true)}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ana-fake", Labels: tenantLabels("ana", false)}},
 	).Build()
 	list := cacheLister(c)
 	names := func(l []string) string { slices.Sort(l); return strings.Join(l, ",") }
@@ -53,6 +68,35 @@ func TestCacheListerSelectors(t *testing.T) {
 	}
 	if len(nss.Items) != 1 || nss.Items[0].Name != "b" {
 		t.Errorf("namespaces named b = %v", nss.Items)
+	}
+	nsNames := func(opts metav1.ListOptions) string {
+		t.Helper()
+		var nss corev1.NamespaceList
+		if err := list(context.Background(), &nss, "", opts); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, n := range nss.Items {
+			got = append(got, n.Name)
+		}
+		return names(got)
+	}
+	for _, tc := range []struct {
+		opts metav1.ListOptions
+		want string
+	}{
+		{metav1.ListOptions{FieldSelector: "metadata.name=nowhere"}, ""},
+		{metav1.ListOptions{FieldSelector: "metadata.name=ana-ws", LabelSelector: v1alpha1.ManagedSelector}, "ana-ws"},
+		{metav1.ListOptions{FieldSelector: "metadata.name=ana-fake", LabelSelector: v1alpha1.ManagedSelector}, ""},
+		{metav1.ListOptions{LabelSelector: v1alpha1.ManagedSelector + "," + v1alpha1.TenantLabel + " in (ana,cy,dee)"}, "ana-ws,cy-ws"},
+		{metav1.ListOptions{LabelSelector: v1alpha1.TenantLabel + "=ana"}, "ana-fake,ana-ws"},
+		{metav1.ListOptions{LabelSelector: v1alpha1.TenantLabel + " notin (ana)"}, "a,b,bo-ws,cy-ws"}, // no label is not ana
+		{metav1.ListOptions{LabelSelector: v1alpha1.ManagedSelector}, "ana-ws,bo-ws,cy-ws"},
+		{metav1.ListOptions{}, "a,ana-fake,ana-ws,b,bo-ws,cy-ws"},
+	} {
+		if got := nsNames(tc.opts); got != tc.want {
+			t.Errorf("namespaces with %+v = [%s], want [%s]", tc.opts, got, tc.want)
+		}
 	}
 	if err := list(context.Background(), &nss, "", metav1.ListOptions{LabelSelector: "a in ("}); err == nil {
 		t.Error("a broken label selector was accepted")
