@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -45,4 +47,22 @@ func RunTests(m M, pkg string, setup func(ctx context.Context, c *Cluster) error
 		return 1
 	}
 	return m.Run()
+}
+
+// BuildBulkhead builds the bulkhead binary of this repository at out, for
+// the tests that run it as a user would. GOFLAGS (-race under make test)
+// reaches the build through the environment; env entries are added to it
+// ("GOFLAGS=" builds without them).
+func BuildBulkhead(ctx context.Context, out string, env ...string) error {
+	root, err := RepoRoot()
+	if err != nil {
+		return err
+	}
+	build := exec.CommandContext(ctx, "go", "build", "-o", out, ".")
+	build.Dir = root
+	build.Env = append(os.Environ(), env...)
+	if b, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build bulkhead %s: %w\n%s", strings.Join(env, " "), err, b)
+	}
+	return nil
 }

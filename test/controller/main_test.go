@@ -74,10 +74,8 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 
 	bin := filepath.Join(tmp, "bulkhead")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build bulkhead: %v\n%s", err, out)
+	if err := localcluster.BuildBulkhead(context.Background(), bin); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 

@@ -58,7 +58,7 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 
 	bin := filepath.Join(tmp, "bulkhead")
-	if err := buildBulkhead(root, bin, os.Getenv("GOFLAGS")); err != nil {
+	if err := localcluster.BuildBulkhead(context.Background(), bin); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -71,7 +71,7 @@ func run(m *testing.M) int {
 	verbose := bin
 	if raceEnabled {
 		verbose = bin + "-norace"
-		if err := buildBulkhead(root, verbose, withoutRace(os.Getenv("GOFLAGS"))); err != nil {
+		if err := localcluster.BuildBulkhead(context.Background(), verbose, "GOFLAGS="+withoutRace(os.Getenv("GOFLAGS"))); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -92,17 +92,6 @@ func run(m *testing.M) int {
 	}
 	e2e = env{bulkhead: bin, verbose: verbose, kubeconfig: cluster.KubeconfigPath(), client: client, root: root}
 	return m.Run()
-}
-
-// buildBulkhead builds the bulkhead binary at out with goflags.
-func buildBulkhead(root, out, goflags string) error {
-	build := exec.Command("go", "build", "-o", out, ".")
-	build.Dir = root
-	build.Env = append(os.Environ(), "GOFLAGS="+goflags)
-	if b, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build bulkhead (GOFLAGS=%q): %v\n%s", goflags, err, b)
-	}
-	return nil
 }
 
 // withoutRace is goflags less -race.

@@ -68,10 +68,8 @@ func setup(ctx context.Context, cluster *localcluster.Cluster) error {
 		return fmt.Errorf("kubectl is needed on PATH: %w", err)
 	}
 	bin := filepath.Join(filepath.Dir(cluster.KubeconfigPath()), "bulkhead")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build bulkhead: %w\n%s", err, out)
+	if err := localcluster.BuildBulkhead(ctx, bin); err != nil {
+		return err
 	}
 	cfg := cluster.RESTConfig()
 	cfg.QPS, cfg.Burst = 200, 400

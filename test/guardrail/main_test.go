@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -33,11 +32,6 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "guardrail: %v\nrun hack/build-control-plane.sh (or make test) first\n", err)
 		return 1
 	}
-	root, err := localcluster.RepoRoot()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	tmp, err := os.MkdirTemp("", "bulkhead-guardrail-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -45,10 +39,8 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	bulkheadBin = filepath.Join(tmp, "bulkhead")
-	build := exec.Command("go", "build", "-o", bulkheadBin, ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build bulkhead: %v\n%s", err, out)
+	if err := localcluster.BuildBulkhead(context.Background(), bulkheadBin); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
