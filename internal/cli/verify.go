@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -18,18 +20,20 @@ type verifyOptions struct {
 	output  string
 	others  int
 	reviews bool
+	only    []string // tenant names given as arguments
 }
 
 func newVerifyCmd(s Streams, f *factory) *cobra.Command {
 	o := &verifyOptions{}
 	cmd := &cobra.Command{
-		Use:   "verify [-f PATH...] [--reviews]",
+		Use:   "verify [TENANT...] [-f PATH...] [--reviews]",
 		Short: "Prove each member's isolation with the member's own credentials",
 		Long: `For every member of every tenant, make real requests with that member's own
 credentials (a 10-minute token for ServiceAccounts, impersonation for users and
 groups): its own namespace must work, other tenants' namespaces, cluster-scoped
 resources and its own guardrails must be forbidden. Writes are server-side dry
-runs. Exits 1 if any expectation fails.
+runs. Exits 1 if any expectation fails. Named tenants are the only ones
+checked; every other tenant's namespace is still one they probe.
 
 With --reviews, ask instead of prove: each check is a SubjectAccessReview for
 the member's identity (what the controller runs continuously). No token is
@@ -42,13 +46,16 @@ admission, so a guardrail that exists but does not work is caught too.`,
 		Example: `  # Every tenant bulkhead manages on the cluster
   bulkhead verify
 
+  # Only alice's members (they still probe the other tenants' namespaces)
+  bulkhead verify alice
+
   # Only the tenants of a spec, as JSON
   bulkhead verify -f examples/researchers.yaml -o json
 
   # The same checks as SubjectAccessReviews: no tokens, no impersonation
   bulkhead verify --reviews`,
-		Args: args(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, names []string) error {
+			o.only = names
 			if o.output != "table" && o.output != "json" {
 				return invalid("--output must be table or json, got %q", o.output)
 			}
@@ -87,11 +94,15 @@ func (o *verifyOptions) run(cmd *cobra.Command, s Streams, f *factory) error {
 			return fmt.Errorf("no bulkhead tenants on this cluster: run `bulkhead apply -f SPEC` first, or pass -f")
 		}
 	}
+	if err := namedAmong(o.only, tenants, len(o.files) > 0); err != nil {
+		return err
+	}
+	opts := verify.Options{Others: o.others, Only: o.only}
 	var report *verify.Report
 	if o.reviews {
-		report, err = verify.ReviewAll(ctx, client, tenants, verify.Options{Others: o.others})
+		report, err = verify.ReviewAll(ctx, client, tenants, opts)
 	} else {
-		report, err = verify.Run(ctx, cfg, tenants, verify.Options{Others: o.others})
+		report, err = verify.Run(ctx, cfg, tenants, opts)
 	}
 	if err != nil {
 		return err
@@ -107,6 +118,31 @@ func (o *verifyOptions) run(cmd *cobra.Command, s Streams, f *factory) error {
 	if !report.Passed() {
 		return &exitError{code: ExitFailed, silent: o.output == "table",
 			err: fmt.Errorf("%d of %d checks failed", len(report.Failures()), len(report.Checks))}
+	}
+	return nil
+}
+
+// namedAmong refuses a tenant name that is none of tenants (those of the
+// spec files, or those bulkhead manages on the cluster).
+func namedAmong(names []string, tenants []v1alpha1.Tenant, fromFiles bool) error {
+	known := make([]string, 0, len(tenants))
+	for _, t := range tenants {
+		known = append(known, t.Name)
+	}
+	slices.Sort(known)
+	where := "bulkhead manages no tenant of that name on this cluster"
+	if fromFiles {
+		where = "the spec files (-f) declare no tenant of that name"
+	}
+	for _, n := range names {
+		if _, found := slices.BinarySearch(known, n); found {
+			continue
+		}
+		list := strings.Join(known, ", ")
+		if len(known) > 10 {
+			list = strings.Join(known[:10], ", ") + fmt.Sprintf(", … (%d in all)", len(known))
+		}
+		return invalid("tenant %q: %s; tenants: %s", n, where, list)
 	}
 	return nil
 }

@@ -69,6 +69,9 @@ func Review(ctx context.Context, client kubernetes.Interface, t v1alpha1.Tenant,
 func ReviewAll(ctx context.Context, client kubernetes.Interface, tenants []v1alpha1.Tenant, opts Options) (*Report, error) {
 	all := &Report{}
 	for i, t := range tenants {
+		if !opts.checked(t.Name) {
+			continue
+		}
 		r, err := Review(ctx, client, t, namespaces(neighbours(tenants, i, opts.Others)), opts)
 		if err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"golang.org/x/sync/errgroup"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -84,7 +85,13 @@ type Options struct {
 	// Others bounds how many other tenants' namespaces each member probes;
 	// 0 means all of them.
 	Others int
+	// Only, when set, names the tenants whose members are checked; the
+	// others are still the namespaces they probe.
+	Only []string
 }
+
+// checked reports whether tenant t's members are checked.
+func (o Options) checked(t string) bool { return len(o.Only) == 0 || slices.Contains(o.Only, t) }
 
 func (o Options) complete() Options {
 	if o.Workers <= 0 {
@@ -117,6 +124,9 @@ func Run(ctx context.Context, admin *rest.Config, tenants []v1alpha1.Tenant, opt
 	}
 	var tasks []task
 	for i, t := range tenants {
+		if !opts.checked(t.Name) {
+			continue
+		}
 		others := neighbours(tenants, i, opts.Others)
 		ns, err := readNamespace(ctx, adminClient.CoreV1(), t.Spec.Namespace)
 		if err != nil {

@@ -117,3 +117,36 @@ func TestVerifyDiscoversTenantsOnTheCluster(t *testing.T) {
 	}
 	must(t, bulkhead(t, "", "verify", "-o", "yaml"), 2)
 }
+
+// verify TENANT checks only that tenant's members, and they still probe the
+// other tenants' namespaces; a name bulkhead does not manage is refused.
+func TestVerifyNamedTenant(t *testing.T) {
+	must(t, bulkhead(t, tenantsYAML("named-a", "named-b"), "apply", "-f", "-"), 0)
+	r := must(t, bulkhead(t, "", "verify", "named-a", "--others", "0", "-o", "json"), 0)
+	var rep struct {
+		Checks []struct {
+			Tenant, Scope, Namespace string
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("verify -o json: %v\n%s", err, r.stdout)
+	}
+	probedB := false
+	for _, c := range rep.Checks {
+		if c.Tenant != "named-a" {
+			t.Errorf("verify named-a checked tenant %q", c.Tenant)
+		}
+		probedB = probedB || (c.Scope == "other" && c.Namespace == "named-b")
+	}
+	if len(rep.Checks) == 0 || !probedB {
+		t.Errorf("verify named-a: %d checks, probes named-b's namespace: %v\n%s", len(rep.Checks), probedB, r.stdout)
+	}
+	r = must(t, bulkhead(t, "", "verify", "named-a", "nmaed-b"), 2)
+	if !strings.Contains(r.stderr, `tenant "nmaed-b": bulkhead manages no tenant of that name on this cluster`) || !strings.Contains(r.stderr, "named-b") {
+		t.Errorf("verify of an unknown tenant: want its name, why and the tenants there, got\n%s", r)
+	}
+	r = must(t, bulkhead(t, tenantsYAML("named-a"), "verify", "named-b", "-f", "-"), 2)
+	if !strings.Contains(r.stderr, "the spec files (-f) declare no tenant of that name") {
+		t.Errorf("verify -f of a tenant the files do not declare: got\n%s", r)
+	}
+}
