@@ -138,6 +138,9 @@ func namedAmong(names []string, tenants []v1alpha1.Tenant, fromFiles bool) error
 		if _, found := slices.BinarySearch(known, n); found {
 			continue
 		}
+		if near := nearest(n, known); near != "" {
+			return invalid("tenant %q: %s; did you mean %q?", n, where, near)
+		}
 		list := strings.Join(known, ", ")
 		if len(known) > 10 {
 			list = strings.Join(known[:10], ", ") + fmt.Sprintf(", … (%d in all)", len(known))
@@ -145,6 +148,45 @@ func namedAmong(names []string, tenants []v1alpha1.Tenant, fromFiles bool) error
 		return invalid("tenant %q: %s; tenants: %s", n, where, list)
 	}
 	return nil
+}
+
+// nearest is the name among known within two edits of n (the closest,
+// the first in order on a tie), "" if none is.
+func nearest(n string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := editDistance(n, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, with a swap of two
+// neighbouring characters counted as one edit (a typo's usual shape).
+func editDistance(a, b string) int {
+	x, y := []rune(a), []rune(b)
+	d := make([][]int, len(x)+1)
+	for i := range d {
+		d[i] = make([]int, len(y)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(x); i++ {
+		for j := 1; j <= len(y); j++ {
+			cost := 1
+			if x[i-1] == y[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(x)][len(y)]
 }
 
 // isTerminal reports whether w is a terminal that should get colors.

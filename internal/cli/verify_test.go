@@ -112,3 +112,20 @@ metadata: {name: vr-b}
 		t.Errorf("verify --reviews: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 }
+
+func TestNearestTenantName(t *testing.T) {
+	known := []string{"alice", "bob", "carol", "named-a", "named-b", "vision"}
+	for _, tc := range []struct{ typed, want string }{
+		{"alcie", "alice"},     // swapped letters
+		{"nmaed-b", "named-b"}, // one swap
+		{"named-c", "named-a"}, // a tie: the first in order
+		{"visoin", "vision"},
+		{"bo", "bob"},
+		{"zzz", ""}, // nothing within two edits
+		{"caroline", ""},
+	} {
+		if got := nearest(tc.typed, known); got != tc.want {
+			t.Errorf("nearest(%q) = %q, want %q", tc.typed, got, tc.want)
+		}
+	}
+}

@@ -142,7 +142,11 @@ func TestVerifyNamedTenant(t *testing.T) {
 		t.Errorf("verify named-a: %d checks, probes named-b's namespace: %v\n%s", len(rep.Checks), probedB, r.stdout)
 	}
 	r = must(t, bulkhead(t, "", "verify", "named-a", "nmaed-b"), 2)
-	if !strings.Contains(r.stderr, `tenant "nmaed-b": bulkhead manages no tenant of that name on this cluster`) || !strings.Contains(r.stderr, "named-b") {
+	if !strings.Contains(r.stderr, `tenant "nmaed-b": bulkhead manages no tenant of that name on this cluster; did you mean "named-b"?`) {
+		t.Errorf("verify of a mistyped tenant: want its name, why and the likely one, got\n%s", r)
+	}
+	r = must(t, bulkhead(t, "", "verify", "zzz-nothing-like-it"), 2)
+	if !strings.Contains(r.stderr, `tenant "zzz-nothing-like-it": bulkhead manages no tenant of that name on this cluster; tenants: `) {
 		t.Errorf("verify of an unknown tenant: want its name, why and the tenants there, got\n%s", r)
 	}
 	r = must(t, bulkhead(t, tenantsYAML("named-a"), "verify", "named-b", "-f", "-"), 2)
