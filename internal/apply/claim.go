@@ -143,6 +143,11 @@ func (r *Reconciler) checkLocks(ctx context.Context, p *Plan) {
 			}
 		}
 	}
+	mark := func(c *Change, live string) {
+		if err := overtaken(c, live); err != nil {
+			c.Action, c.Err = Failed, err
+		}
+	}
 	if len(locked) > listLocksOver {
 		live := map[string]string{}
 		sel := metav1.ListOptions{LabelSelector: v1alpha1.ManagedSelector}
@@ -153,20 +158,15 @@ func (r *Reconciler) checkLocks(ctx context.Context, p *Plan) {
 		if err == nil {
 			for _, c := range locked {
 				if d, ok := live[c.Object.Name]; ok {
-					if err := overtaken(c, d); err != nil {
-						c.Action, c.Err = Failed, err
-					}
+					mark(c, d)
 				}
 			}
 			return
 		}
 	}
 	r.parallel(ctx, len(locked), func(i int) {
-		c := locked[i]
-		if d, err := r.liveDigest(ctx, c.Object.Name); err == nil {
-			if err := overtaken(c, d); err != nil {
-				c.Action, c.Err = Failed, err
-			}
+		if d, err := r.liveDigest(ctx, locked[i].Object.Name); err == nil {
+			mark(locked[i], d)
 		}
 	})
 }

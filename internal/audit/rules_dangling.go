@@ -8,6 +8,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/bulkhead-dev/bulkhead/internal/access"
+	"github.com/bulkhead-dev/bulkhead/internal/typo"
 )
 
 // definedNamespaces are the namespaces that exist, as far as the snapshot
@@ -148,7 +149,7 @@ func closestNamespace(ns string, known map[string]bool, tenants map[string]int) 
 		if diff := len(cand) - len(ns); diff > limit || -diff > limit {
 			continue // the distance is at least the difference in length
 		}
-		d := editDistance(ns, cand)
+		d := typo.Distance(ns, cand)
 		if d == 0 || d > limit {
 			continue
 		}
@@ -159,25 +160,4 @@ func closestNamespace(ns string, known map[string]bool, tenants map[string]int) 
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/bulkhead-dev/bulkhead/api/v1alpha1"
 	"github.com/bulkhead-dev/bulkhead/internal/apply"
 	"github.com/bulkhead-dev/bulkhead/internal/spec"
+	"github.com/bulkhead-dev/bulkhead/internal/typo"
 	"github.com/bulkhead-dev/bulkhead/internal/verify"
 )
 
@@ -151,42 +152,16 @@ func namedAmong(names []string, tenants []v1alpha1.Tenant, fromFiles bool) error
 }
 
 // nearest is the name among known within two edits of n (the closest,
-// the first in order on a tie), "" if none is.
+// the first in order on a tie; two swapped letters are two edits), "" if
+// none is.
 func nearest(n string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
-		if d := editDistance(n, k); d < bestD {
+		if d := typo.Distance(n, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance of a and b, with a swap of two
-// neighbouring characters counted as one edit (a typo's usual shape).
-func editDistance(a, b string) int {
-	x, y := []rune(a), []rune(b)
-	d := make([][]int, len(x)+1)
-	for i := range d {
-		d[i] = make([]int, len(y)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(x); i++ {
-		for j := 1; j <= len(y); j++ {
-			cost := 1
-			if x[i-1] == y[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(x)][len(y)]
 }
 
 // isTerminal reports whether w is a terminal that should get colors.

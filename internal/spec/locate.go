@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bulkhead-dev/bulkhead/internal/typo"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -221,30 +222,9 @@ func suggest(unknown string, known []string) string {
 		if strings.EqualFold(k, unknown) {
 			return k
 		}
-		if d := editDistance(unknown, k); d < bestDist {
+		if d := typo.Distance(unknown, k); d < bestDist {
 			best, bestDist = k, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance of two short strings.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -1,0 +1,26 @@
+// Package typo measures how far a name someone typed is from the names they
+// may have meant, for the "did you mean" of spec fields, audit's dangling
+// namespaces and verify's tenant names.
+package typo
+
+// Distance is the Levenshtein distance of a and b, byte by byte (the names
+// it compares are field names and DNS labels).
+func Distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
